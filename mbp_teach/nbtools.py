@@ -1,0 +1,91 @@
+"""Keeping the committed notebooks honest: execute them in place, and check what is stored.
+
+``python -m mbp_teach.nbtools execute notebooks/*.ipynb`` re-runs each notebook with the fixed
+seed (``MBP_TEACH_SEED``) and stores its outputs without widget state (GitHub refuses to
+render a ``metadata.widgets`` lacking ``state``). ``problems(path)`` lists what strict nbval
+or a reader would trip over; the test suite asserts the list is empty for every notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}")
+
+
+def execute(path: str | Path, timeout: int = 900) -> float:
+    """Execute ``path`` in place (kernel cwd = its folder); returns the wall time in seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    os.environ.setdefault("MBP_TEACH_SEED", "0")
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def problems(path: str | Path) -> list[str]:
+    """What is wrong with a committed notebook, as sentences (empty list: nothing)."""
+    path = Path(path)
+    data = json.loads(path.read_text())
+    out: list[str] = []
+    widgets = data.get("metadata", {}).get("widgets")
+    if widgets is not None:
+        state = widgets.get("application/vnd.jupyter.widget-state+json", {})
+        if "state" not in state:
+            out.append("metadata.widgets without a 'state' key (GitHub will not render it)")
+    for i, cell in enumerate(data.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        src = "".join(cell.get("source", ""))
+        if src.strip() and cell.get("execution_count") is None:
+            out.append(f"cell {i}: code cell not executed")
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                out.append(f"cell {i}: stored output is an error ({o.get('ename')})")
+            text = "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+            if MEMORY_ADDRESS.search(text):
+                out.append(f"cell {i}: output shows a memory address (end the line with ';')")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mbp_teach.nbtools")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    ex = sub.add_parser("execute", help="re-run notebooks in place with the fixed seed")
+    ex.add_argument("paths", nargs="+")
+    ck = sub.add_parser("check", help="list problems of committed notebooks")
+    ck.add_argument("paths", nargs="+")
+    args = parser.parse_args(argv)
+    status = 0
+    for p in args.paths:
+        if args.cmd == "execute":
+            print(f"{p}: executing ...", flush=True)
+            print(f"{p}: {execute(p):.1f} s", flush=True)
+        found = problems(p)
+        for msg in found:
+            print(f"{p}: {msg}")
+        status |= bool(found)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

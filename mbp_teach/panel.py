@@ -1,0 +1,104 @@
+"""The pattern behind every interactive control: build the figure once, then update artists.
+
+A ``Panel`` owns its controls and one figure. Moving a control calls ``update(**values)``,
+a plain method a test can call without a browser; it changes artists with ``set_data`` and
+asks for ``draw_idle``. A ``ValueError`` raised while updating (a degenerate setting, a
+divergent run) is shown in the panel's message line instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+
+def new_figure(*args, **kwargs):
+    """``plt.subplots`` with interactive mode off: the caller decides where it is displayed."""
+    with plt.ioff():
+        fig, ax = plt.subplots(*args, **kwargs)
+    return fig, ax
+
+
+class Panel:
+    """Base class: subclasses create ``self.fig`` and ``self.controls`` then implement ``_update``.
+
+    ``controls`` maps a keyword of ``_update`` to an ipywidgets control; ``update`` may be
+    called with any subset of them (the rest keep their current values).
+    """
+
+    fig: Any
+    controls: Mapping[str, widgets.ValueWidget]
+
+    def __init__(self) -> None:
+        self.message = widgets.HTML(value="")
+        self.last_error: str | None = None
+        self._wired = False
+
+    # -- what tests and callbacks call ------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        return {k: c.value for k, c in self.controls.items()}
+
+    def update(self, **changes: Any) -> bool:
+        """Apply ``changes`` to the controls (without re-firing callbacks) and redraw.
+
+        Returns True when the figure was updated, False when the setting was refused; the
+        reason is then in ``last_error`` and in the panel's message line.
+        """
+        unknown = set(changes) - set(self.controls)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; known: {sorted(self.controls)}")
+        with self._quiet():
+            for k, v in changes.items():
+                self.controls[k].value = v
+        try:
+            note = self._update(**self.values())
+        except ValueError as exc:
+            self.last_error = str(exc)
+            self.message.value = f"<span style='color:#b00'>⚠ {html.escape(str(exc))}</span>"
+            self.fig.canvas.draw_idle()
+            return False
+        self.last_error = None
+        self.message.value = html.escape(note) if isinstance(note, str) else ""
+        self.fig.canvas.draw_idle()
+        return True
+
+    def _update(self, **values: Any) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- what the notebook displays --------------------------------------------------
+    def widget(self) -> widgets.Widget:
+        """Controls, figure and message line in one box; wires the callbacks once."""
+        if not self._wired:
+            for c in self.controls.values():
+                c.observe(self._on_change, names="value")
+            self._wired = True
+        canvas = self.fig.canvas
+        if isinstance(canvas, widgets.DOMWidget):
+            view = canvas
+        else:  # inline backend: an Output that holds the static figure
+            view = widgets.Output()
+            with view:
+                from IPython.display import display
+
+                display(self.fig)
+        return widgets.VBox([widgets.HBox(list(self.controls.values())), view, self.message])
+
+    def _on_change(self, _change) -> None:
+        if getattr(self, "_silent", False):
+            return
+        self.update()
+
+    def _quiet(self):
+        panel = self
+
+        class _Quiet:
+            def __enter__(self):
+                panel._silent = True
+
+            def __exit__(self, *exc):
+                panel._silent = False
+
+        return _Quiet()

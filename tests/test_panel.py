@@ -1,0 +1,47 @@
+"""The Panel pattern: update() redraws artists, refuses bad settings visibly, wires callbacks."""
+
+import ipywidgets as widgets
+import pytest
+
+from mbp_teach.panel import Panel, new_figure
+
+
+class Line(Panel):
+    def __init__(self):
+        super().__init__()
+        self.fig, self.ax = new_figure()
+        (self.line,) = self.ax.plot([0, 1], [0, 0])
+        self.controls = {"slope": widgets.FloatSlider(value=0.0, min=-2, max=2)}
+
+    def _update(self, slope):
+        if slope < -1.5:
+            raise ValueError("slope below -1.5 is refused")
+        self.line.set_data([0, 1], [0, slope])
+        return f"slope {slope}"
+
+
+def test_update_changes_artist_and_control():
+    p = Line()
+    assert p.update(slope=1.0)
+    assert list(p.line.get_ydata()) == [0, 1.0]
+    assert p.controls["slope"].value == 1.0
+    assert p.last_error is None and "slope 1.0" in p.message.value
+
+
+def test_refused_setting_is_shown_not_raised():
+    p = Line()
+    assert not p.update(slope=-2.0)
+    assert "refused" in p.last_error and "refused" in p.message.value
+
+
+def test_moving_the_control_fires_update():
+    p = Line()
+    box = p.widget()
+    assert isinstance(box, widgets.VBox)
+    p.controls["slope"].value = 0.5
+    assert list(p.line.get_ydata()) == [0, 0.5]
+
+
+def test_unknown_control():
+    with pytest.raises(ValueError, match="unknown control"):
+        Line().update(intercept=1)
