@@ -1,0 +1,44 @@
+"""Polynomial roots as eigenvalues: the trick every minimal solver is built on.
+
+For p(x) = c_0 x^d + c_1 x^(d-1) + ... + c_d with c_0 != 0, the companion matrix
+
+    C = [[-c_1/c_0, -c_2/c_0, ..., -c_d/c_0],
+         [ 1,        0,       ...,  0      ],
+         [ 0,        1,       ...,  0      ],
+         ...
+         [ 0,        ...,      1,   0      ]]
+
+satisfies C v = x v for v = (x^(d-1), ..., x, 1) exactly when p(x) = 0, so the roots of p are
+the eigenvalues of C. The 5-point solver does the same with a 10x10 "action matrix" that
+multiplies polynomials in three unknowns by x.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import validation as val
+from ._checks import fail_where
+
+
+def companion_matrix(coeffs) -> torch.Tensor:
+    """The (..., d, d) companion matrix of polynomials with coefficients (..., d+1), highest first."""
+    c = val.as_tensor(coeffs, "coeffs")
+    val.check_shape(c, "coeffs", (None,))
+    if c.shape[-1] < 2:
+        raise ValueError(f"coeffs: a polynomial of degree >= 1 needs at least 2 coefficients, got {c.shape[-1]}")
+    val.check_finite(c, "coeffs")
+    fail_where(c[..., 0] == 0, "coeffs: leading coefficient is zero (the degree is lower than the length says)")
+    d = c.shape[-1] - 1
+    top = -(c[..., 1:] / c[..., :1]).unsqueeze(-2)  # (..., 1, d)
+    shift = torch.eye(d - 1, d, dtype=c.dtype, device=c.device).expand(*c.shape[:-1], d - 1, d)
+    return torch.cat([top, shift], dim=-2)
+
+
+def companion_roots(coeffs) -> torch.Tensor:
+    """All d complex roots (..., d) of p(x) = sum_k coeffs[k] x^(d-k), as eigenvalues of the companion matrix.
+
+    Differentiable with autograd (through ``torch.linalg.eigvals``) away from repeated roots.
+    The order of the roots is LAPACK's, not sorted.
+    """
+    return torch.linalg.eigvals(companion_matrix(coeffs))
