@@ -1,0 +1,16 @@
+"""Hessian-free optimisation (Martens 2010) with implicit L-BFGS preconditioning and growing
+samples (Sainath et al. 2013), one concept per module:
+
+* ``cg`` -- preconditioned / flexible conjugate gradient with its history and Martens' stopping rule;
+* ``curvature`` -- Gauss-Newton and Hessian vector products for any module and loss (torch.func);
+* ``precond`` -- no, Martens' diagonal and implicit L-BFGS preconditioners;
+* ``optimizer`` -- the ``HessianFree`` torch optimiser (damping, backtracking, line search, sampling);
+* ``problems`` -- small test problems (Rosenbrock as least squares, quadratics);
+* ``curves`` -- the CURVES-like synthetic images and their deep autoencoder.
+"""
+
+from .cg import CGHistory, cg
+from .curvature import ModuleObjective, sum_squared_error
+from .optimizer import HessianFree
+
+__all__ = ["CGHistory", "cg", "ModuleObjective", "sum_squared_error", "HessianFree"]

@@ -1,0 +1,136 @@
+"""Preconditioners for the CG solves of Hessian-free: none, Martens' diagonal, implicit L-BFGS.
+
+Each is a callable ``M(r) -> z ~ (G + lambda I)^{-1} r`` with a ``prepare(...)`` hook the
+optimiser calls before each solve.
+
+* ``Identity``: plain CG.
+* ``MartensDiagonal``: M^{-1} = (diag(sum_i g_i^2) / N + lambda I)^xi with xi = 3/4 (Martens 2010):
+  the per-example squared gradients estimate the scale of each parameter's curvature.
+* ``LBFGS``: the inverse of (G + lambda I) estimated by the L-BFGS two-loop recursion from the last
+  m curvature pairs (s, y = (G + lambda I) s) that CG produced -- no extra products, nothing stored
+  but 2m vectors (Sainath et al. 2013). The pairs carry over from one HF iteration to the next,
+  where the matrix has changed a little; pairs with s^T y <= 0 are skipped. Initial scaling
+  H_0 = (s^T y / y^T y) I from the newest pair (Nocedal & Wright, eq. 7.20).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import torch
+
+from ..validation import check_positive
+
+
+class Identity:
+    name = "none"
+
+    def prepare(self, **_) -> None:
+        pass
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        return r
+
+    def add_pair(self, s: torch.Tensor, y: torch.Tensor) -> None:
+        pass
+
+    def end_solve(self) -> None:
+        pass
+
+
+class MartensDiagonal(Identity):
+    name = "diagonal"
+
+    def __init__(self, exponent: float = 0.75):
+        check_positive(exponent, "exponent")
+        self.exponent = exponent
+        self.diag: torch.Tensor | None = None
+
+    def prepare(self, squared_gradients: torch.Tensor | None = None, damping: float = 0.0, **_) -> None:
+        if squared_gradients is None:
+            raise ValueError("MartensDiagonal.prepare: needs squared_gradients (sum_i g_i^2 / N)")
+        self.diag = (squared_gradients + damping) ** self.exponent
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        if self.diag is None:
+            return r
+        # guard the all-zero case (damping 0 and a parameter no example moves)
+        return r / torch.clamp(self.diag, min=torch.finfo(r.dtype).tiny)
+
+
+class LBFGS(Identity):
+    """Two-loop recursion over ``memory`` pairs.
+
+    CG offers every pair it makes (``add_pair``); ``end_solve()`` then installs ``memory`` of the
+    solve's pairs for the next solve: ``selection='uniform'`` spreads them evenly over the solve
+    (Morales & Nocedal 2000: early pairs see the large eigenvalues, late ones the small),
+    ``'last'`` keeps the newest. ``during_solve=True`` also pushes each new pair into the active set at
+    once, so the preconditioner changes inside a solve (use flexible CG).
+    """
+
+    name = "L-BFGS"
+
+    def __init__(self, memory: int = 20, selection: str = "last", during_solve: bool = False,
+                 curvature_floor: float = 1e-12):
+        if not isinstance(memory, int) or isinstance(memory, bool) or memory < 1:
+            raise ValueError(f"memory: need an integer >= 1 (number of (s, y) pairs), got {memory!r}")
+        if selection not in ("uniform", "last"):
+            raise ValueError(f"selection: expected 'uniform' or 'last', got {selection!r}")
+        self.memory, self.selection, self.during_solve = memory, selection, during_solve
+        self.floor = curvature_floor
+        self.pairs: deque[tuple[torch.Tensor, torch.Tensor, float]] = deque(maxlen=memory)
+        self.candidates: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+
+    def _pair(self, s: torch.Tensor, y: torch.Tensor):
+        sy = float(s @ y)
+        if sy > self.floor * float(s @ s):  # only pairs of positive curvature keep H positive definite
+            return s.detach().clone(), y.detach().clone(), 1.0 / sy
+        return None
+
+    def add_pair(self, s: torch.Tensor, y: torch.Tensor) -> None:
+        pair = self._pair(s, y)
+        if pair is None:
+            return
+        self.candidates.append(pair)
+        if self.during_solve:
+            self.pairs.append(pair)
+
+    def end_solve(self) -> None:
+        """Install ``memory`` of the pairs the last solve produced (kept in their order)."""
+        c = self.candidates
+        if c:
+            if self.selection == "last" or len(c) <= self.memory:
+                chosen = c[-self.memory:]
+            else:
+                step = (len(c) - 1) / (self.memory - 1) if self.memory > 1 else 0.0
+                chosen = [c[round(j * step)] for j in range(self.memory)] if self.memory > 1 else [c[-1]]
+            self.pairs.clear()
+            self.pairs.extend(chosen)
+        self.candidates = []
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        if not self.pairs:
+            return r
+        q = r.clone()
+        alphas = []
+        for s, y, rho in reversed(self.pairs):
+            a = rho * float(s @ q)
+            q -= a * y
+            alphas.append(a)
+        s, y, rho = self.pairs[-1]
+        q *= 1.0 / (rho * float(y @ y))  # H_0 = gamma I, gamma = s^T y / y^T y of the newest pair
+        for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
+            b = rho * float(y @ q)
+            q += (a - b) * s
+        return q
+
+
+def make(kind: str, memory: int = 20, **lbfgs_options) -> Identity:
+    """'none', 'diagonal' or 'lbfgs' (``lbfgs_options``: selection, during_solve)."""
+    if kind == "none":
+        return Identity()
+    if kind == "diagonal":
+        return MartensDiagonal()
+    if kind == "lbfgs":
+        return LBFGS(memory, **lbfgs_options)
+    raise ValueError(f"preconditioner: expected 'none', 'diagonal' or 'lbfgs', got {kind!r}")
