@@ -1,0 +1,106 @@
+"""The results table and figures of a relative-pose comparison (``train.compare`` output).
+
+The table follows the paper's: per backward, stable runs out of the seeds tried, backward time
+per step, and the accuracy of the pose estimated with the learned sampler (medians of the
+rotation and translation errors, AUC of the pose error at 5/10/20 degrees), next to the
+no-learning baseline (uniform sampling). Accuracy is averaged over the stable runs only.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from ..panel import new_figure
+from .train import summarise
+
+METRICS = ("rotation_median", "translation_median", "auc5", "auc10", "auc20")
+
+
+def rows(result: dict) -> list[dict]:
+    """One dict per backward (in the order trained) and a final one for the baseline."""
+    out = []
+    for b in dict.fromkeys(r["backward"] for r in result["runs"]):
+        runs = [r for r in result["runs"] if r["backward"] == b]
+        stable = [r for r in runs if r["failed_at"] is None]
+        row = {"method": f"learned, {b}", "backward": b, "stable": len(stable), "runs": len(runs),
+               "backward_ms": 1e3 * statistics.median(t for r in runs for t in r["backward_seconds"]),
+               "solver_ms": 1e3 * statistics.median(t for r in runs for t in r["solver_seconds"]),
+               "flagged": sum(r.get("flagged", 0) for r in runs)}
+        summaries = [summarise(r["errors"]) for r in stable]
+        for m in METRICS:
+            row[m] = float(np.mean([s[m] for s in summaries])) if summaries else float("nan")
+        out.append(row)
+    base = {"method": "no learning (uniform sampling)", "backward": "-", "stable": None, "runs": None,
+            "backward_ms": None, "solver_ms": None, "flagged": None}
+    base.update(summarise(result["baseline"]))
+    out.append(base)
+    return out
+
+
+def _cell(v, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and np.isnan(v):
+        return "n/a"
+    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+
+def markdown(result: dict, timings: bool = True) -> str:
+    """The table as Markdown; ``timings=False`` leaves the (run-to-run variable) times out."""
+    head = ["method", "stable runs"] + (["backward ms/step", "solver share ms/step"] if timings else []) + [
+        "median rot. err (deg)", "median transl. err (deg)", "AUC@5", "AUC@10", "AUC@20"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows(result):
+        stable = "-" if r["runs"] is None else f"{r['stable']}/{r['runs']}"
+        cells = [r["method"], stable]
+        if timings:
+            cells += [_cell(r["backward_ms"]), _cell(r["solver_ms"])]
+        cells += [_cell(r[m]) for m in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def training_figure(result: dict):
+    """Mean training error e per step for each backward (median over seeds, band = min..max)."""
+    fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
+    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
+        curves = [r["loss"] for r in result["runs"] if r["backward"] == b]
+        n = max(len(c) for c in curves)
+        arr = np.full((len(curves), n), np.nan)
+        for j, c in enumerate(curves):
+            arr[j, : len(c)] = c
+        k = np.arange(n)
+        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=["-", "--", ":"][i % 3], label=b)
+        ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=f"C{i}", alpha=0.12)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean hypothesis error 1 - <E, E_true>^2")
+    ax.set_title("training through five_point (median and range over seeds)", fontsize=10)
+    ax.legend(title="backward")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_figure(result: dict):
+    """Recall of the pose error (share of pairs with error <= threshold) against the threshold."""
+    fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
+    grid = np.linspace(0, 20, 201)
+
+    def recall(err):
+        e = np.sort(np.asarray(err, dtype=float))
+        return np.searchsorted(e, grid, side="right") / len(e)
+
+    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
+        stable = [r for r in result["runs"] if r["backward"] == b and r["failed_at"] is None]
+        if stable:
+            ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=f"C{i}",
+                    ls=["-", "--", ":"][i % 3], lw=1.5, label=f"learned, {b}")
+    ax.plot(grid, recall(result["baseline"]["pose"]), color="k", lw=1.5, label="uniform sampling")
+    ax.set_xlabel("pose error threshold (degrees)")
+    ax.set_ylabel("share of pairs below threshold")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, 20)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,230 @@
+"""Training the outlier filter through ``five_point``, with each backward, and keeping score.
+
+One step, for a fresh batch of B synthetic image pairs (N correspondences, 30-70 % outliers):
+
+1. the filter gives logits l (B, N); K minimal sets of 5 are drawn from softmax(l)
+   (``sampling.draw_minimal_sets``: Gumbel top-k, straight-through selection);
+2. ``five_point`` solves each set with the chosen ``backward``: E (B, K, 10, 3, 3);
+3. the error of set k is that of its solution nearest the truth,
+   e_k = min_s (1 - <E_s, E_true>^2) over real solutions (1 if none): 0 for the true E;
+4. the loss is the expected error over the sampling distribution, L = mean_k e_k, whose
+   gradient has two parts: the pathwise one, d e_k / d x through the solver (this is where the
+   backward mode acts), and the score-function one (DSAC, Brachmann et al. 2017),
+   mean_k (e_k - mean e) d log p(set k) / d l, which pushes probability away from sets that
+   contain outliers. The surrogate mean_k [e_k + (e_k - mean e).detach() log p_k] has exactly
+   this gradient.
+
+A run is *unstable* from the first step whose loss or any parameter gradient is not finite;
+training stops there (as a crashed run would). Backward time is measured twice: the whole
+``loss.backward()``, and the solver's share (from the moment the gradient reaches E to the
+moment it leaves the solver's inputs, with tensor hooks).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable
+
+import torch
+
+from .. import data as mbp_data
+from .. import validation as val
+from ..backward import check_mode
+from ..solvers import five_point
+from .filter import OutlierFilter
+from .pose import pose_auc
+from .ransac import check_correspondences, evaluate
+from .sampling import draw_minimal_sets
+
+
+@dataclass
+class Config:
+    """Sizes of one experiment; the defaults are the notebook's small configuration."""
+
+    n_points: int = 100  # correspondences per pair
+    outliers: tuple[float, float] = (0.3, 0.7)  # outlier fraction, uniform per pair in this range
+    noise: float = 1.0  # pixels
+    batch: int = 4  # pairs per step
+    n_sets: int = 16  # minimal sets per pair per step
+    steps: int = 40
+    lr: float = 3e-3
+    width: int = 32
+    blocks: int = 2
+    tau: float = 1.0
+    eval_pairs: int = 64
+    eval_hypotheses: int = 16
+    threshold_px: float = 2.0
+    eval_seed: int = 10_000
+
+    def validate(self) -> None:
+        if not isinstance(self.n_points, int) or self.n_points < 8:
+            raise ValueError(f"n_points: too few correspondences per pair, need at least 8 (5 for a minimal set "
+                             f"and some to spare), got {self.n_points!r}")
+        lo, hi = self.outliers
+        val.check_range(lo, "outliers[0]", 0.0, 1.0)
+        val.check_range(hi, "outliers[1]", lo, 1.0)
+        if round((1.0 - hi) * self.n_points) < 5:
+            raise ValueError(f"outliers: up to {hi:.0%} outliers of {self.n_points} correspondences leaves fewer than "
+                             "5 inliers: no minimal set is all-inlier, nothing to learn (all-outlier data)")
+        for name in ("batch", "n_sets", "steps", "width", "eval_pairs", "eval_hypotheses"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: need a positive integer, got {v!r}")
+        val.check_positive(self.noise, "noise", allow_zero=True)
+        val.check_positive(self.lr, "lr")
+        val.check_positive(self.tau, "tau")
+        val.check_positive(self.threshold_px, "threshold_px")
+
+
+@dataclass
+class Run:
+    """One training run: per-step history, stability, timings and final accuracy."""
+
+    backward: str
+    seed: int
+    loss: list[float] = field(default_factory=list)
+    backward_seconds: list[float] = field(default_factory=list)  # whole loss.backward()
+    solver_seconds: list[float] = field(default_factory=list)  # the solver's share of it
+    failed_at: int | None = None
+    failure: str = ""
+    warnings: int = 0  # warnings raised during backward (e.g. an ill-conditioned IFT Jacobian)
+    flagged: int = 0  # minimal problems whose IFT Jacobian was flagged (their gradient is set to zero)
+    errors: dict[str, list[float]] = field(default_factory=dict)  # per eval pair, degrees
+
+    @property
+    def stable(self) -> bool:
+        return self.failed_at is None
+
+
+def scene_batch(config: Config, batch: int, generator) -> mbp_data.TwoView:
+    return mbp_data.two_view(config.n_points, (batch,), noise=config.noise, outlier_fraction=config.outliers,
+                             seed=generator)
+
+
+def _slice(scene: mbp_data.TwoView, rows: slice) -> mbp_data.TwoView:
+    """Pairs ``rows`` of a batched TwoView (K and image_size are shared)."""
+    fields = {k: (v[rows] if k not in ("K", "image_size") else v) for k, v in vars(scene).items()}
+    return mbp_data.TwoView(**fields)
+
+
+def essential_error(E: torch.Tensor, valid: torch.Tensor, E_true: torch.Tensor) -> torch.Tensor:
+    """e = min over real solutions of 1 - <E_s, E_true/|E_true|>^2; E (B, K, 10, 3, 3) -> (B, K).
+
+    Invalid entries (E = 0 there) count as 1, the error of a matrix orthogonal to the truth.
+    """
+    Et = E_true / torch.linalg.matrix_norm(E_true)[..., None, None]
+    err = 1.0 - (E * Et[:, None, None]).sum((-1, -2)) ** 2
+    err = torch.where(valid, err, torch.ones_like(err))
+    return err.min(-1).values
+
+
+class _SolverClock:
+    """Times the solver's part of a backward pass with hooks on its output and inputs."""
+
+    def __init__(self):
+        self.start = None
+        self.end = None
+
+    def output(self, grad):
+        self.start = time.perf_counter()
+        return grad
+
+    def input(self, grad):
+        self.end = time.perf_counter()
+        return grad
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start) if (self.start is not None and self.end is not None) else float("nan")
+
+
+def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, backward: str,
+              generator: torch.Generator, clock: _SolverClock | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(surrogate loss, mean error e) for one batch; see the module docstring."""
+    logits = net(scene.x1, scene.x2)
+    sets = draw_minimal_sets(logits, config.n_sets, tau=config.tau, generator=generator)
+    s1, s2 = sets.gather(scene.x1), sets.gather(scene.x2)
+    E, valid = five_point(s1, s2, backward=backward)
+    if clock is not None and E.requires_grad:
+        E.register_hook(clock.output)
+        s1.register_hook(clock.input)  # s1's gradient is the last one the solver produces
+    err = essential_error(E, valid, scene.E)  # (B, K)
+    advantage = (err - err.mean(-1, keepdim=True)).detach()
+    surrogate = (err + advantage * sets.log_prob).mean()
+    return surrogate, err.mean().detach()
+
+
+def train(config: Config, backward: str = "ift", seed: int = 0, *, progress: Callable[[], None] | None = None,
+          evaluate_after: bool = True) -> tuple[Run, OutlierFilter]:
+    """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps with ``backward``."""
+    config.validate()
+    check_mode(backward)
+    torch.manual_seed(seed)
+    net = OutlierFilter(config.width, config.blocks).double()
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    # All training pairs in one call (per-call overhead dominates small batches); the same seed
+    # gives every backward the same data and the same minimal-set draws.
+    pool = scene_batch(config, config.batch * config.steps, torch.Generator().manual_seed(seed))
+    sample_gen = torch.Generator().manual_seed(seed + 7919)
+    run = Run(backward, seed)
+    for k in range(config.steps):
+        scene = _slice(pool, slice(k * config.batch, (k + 1) * config.batch))
+        clock = _SolverClock()
+        loss, err = step_loss(net, scene, config, backward, sample_gen, clock)
+        run.loss.append(float(err))
+        opt.zero_grad()
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loss.backward()
+        run.backward_seconds.append(time.perf_counter() - start)
+        run.solver_seconds.append(clock.seconds)
+        run.warnings += len(caught)
+        run.flagged += sum(len(getattr(w.message, "items", ())) for w in caught)
+        finite_grad = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in net.parameters())
+        if progress is not None:
+            progress()
+        if not (torch.isfinite(loss) and finite_grad):
+            run.failed_at = k
+            run.failure = "non-finite loss" if not torch.isfinite(loss) else "non-finite gradient"
+            break
+        opt.step()
+    if evaluate_after and run.stable:
+        run.errors = evaluate_filter(net, config)
+    return run, net
+
+
+def eval_scenes(config: Config) -> mbp_data.TwoView:
+    """The fixed evaluation pairs (the same for every run and the baseline)."""
+    return scene_batch(config, config.eval_pairs, torch.Generator().manual_seed(config.eval_seed))
+
+
+def evaluate_filter(net: OutlierFilter | None, config: Config) -> dict[str, list[float]]:
+    """Pose errors (degrees) on the evaluation pairs; ``net=None`` is the uniform-sampling baseline."""
+    scene = eval_scenes(config)
+    check_correspondences(scene.x1, scene.x2)
+    with torch.no_grad():
+        logits = None if net is None else net(scene.x1, scene.x2)
+    errs = evaluate(scene, logits, n_hypotheses=config.eval_hypotheses, threshold_px=config.threshold_px,
+                    seed=config.eval_seed + 1)
+    return {k: v.tolist() for k, v in errs.items()}
+
+
+def summarise(errors: dict[str, list[float]]) -> dict[str, float]:
+    """Median rotation / translation error and AUC@5/10/20 of the pose error (max of the two)."""
+    r = torch.tensor(errors["rotation"])
+    t = torch.tensor(errors["translation"])
+    auc = pose_auc(torch.tensor(errors["pose"]), (5.0, 10.0, 20.0))
+    return {"rotation_median": float(r.median()), "translation_median": float(t.median()),
+            "auc5": auc[0], "auc10": auc[1], "auc20": auc[2]}
+
+
+def compare(config: Config, backwards: Iterable[str] = ("autograd", "ift", "ddn"), seeds: Iterable[int] = (0, 1, 2),
+            *, progress: Callable[[], None] | None = None) -> dict:
+    """Train every (backward, seed) pair and evaluate; also the untrained baseline. Plain dicts out."""
+    config.validate()
+    runs = [train(config, b, s, progress=progress)[0] for b in backwards for s in seeds]
+    return {"config": asdict(config), "runs": [asdict(r) for r in runs],
+            "baseline": evaluate_filter(None, config)}
