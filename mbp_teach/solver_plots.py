@@ -13,9 +13,11 @@ import torch
 from .panel import new_figure
 
 
-def complex_roots_figure(sets: list[tuple[np.ndarray, str]], coeffs=None, title: str = "roots in the complex plane"):
+def complex_roots_figure(sets: list[tuple[np.ndarray, str]], coeffs=None, title: str = "roots in the complex plane",
+                         symlog: bool = False):
     """Scatter each (roots, label) set in the complex plane; with ``coeffs`` (highest degree first)
-    the background shows log10 |p(z)|, whose minima are the roots."""
+    the background shows log10 |p(z)|, whose minima are the roots. ``symlog``: both axes linear
+    within [-1, 1] and logarithmic outside (roots of very different sizes)."""
     fig, ax = new_figure(figsize=(5.2, 4.4))
     pts = np.concatenate([np.asarray(r) for r, _ in sets])
     span = max(1.0, 1.25 * np.abs(pts).max())
@@ -32,6 +34,9 @@ def complex_roots_figure(sets: list[tuple[np.ndarray, str]], coeffs=None, title:
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
+    if symlog:
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_yscale("symlog", linthresh=1.0)
     ax.set_aspect("equal")
     ax.set_xlabel("real part")
     ax.set_ylabel("imaginary part")
