@@ -42,7 +42,12 @@ def hartley_normalisation(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tenso
 def weighted_moment(x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """A^T diag(w) A, (..., 9, 9), with A the epipolar rows of (x1, x2)."""
     A = epipolar_rows(x1, x2)
-    return torch.einsum("...n,...ni,...nj->...ij", w, A, A)
+    return (A * w.unsqueeze(-1)).transpose(-1, -2) @ A
+
+
+def _square_factor(A: torch.Tensor) -> torch.Tensor:
+    """R of A = QR when A has more than 9 rows: same singular values and right vectors, 9x9 (cheaper SVD)."""
+    return torch.linalg.qr(A, mode="r").R if A.shape[-2] > 9 else A
 
 
 def least_squares_f(n1: torch.Tensor, n2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -55,7 +60,7 @@ def least_squares_f(n1: torch.Tensor, n2: torch.Tensor, w: torch.Tensor) -> torc
     f = V[..., :, 0]
     with torch.no_grad():
         A = w.detach().sqrt().unsqueeze(-1) * epipolar_rows(n1.detach(), n2.detach())
-        f_svd = torch.linalg.svd(A, full_matrices=A.shape[-2] < 9).Vh[..., -1, :]
+        f_svd = torch.linalg.svd(_square_factor(A), full_matrices=A.shape[-2] < 9).Vh[..., -1, :]
         f_svd = f_svd * torch.where((f_svd * f.detach()).sum(-1, keepdim=True) < 0, -1.0, 1.0)
     return f + (f_svd - f.detach())
 
@@ -92,7 +97,7 @@ def _validate(x1, x2, w) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             _checks.fail_where(spread <= 0, f"{name}: all weighted points coincide")
         n1, _ = hartley_normalisation(x1.detach(), wd)
         n2, _ = hartley_normalisation(x2.detach(), wd)
-        s = torch.linalg.svdvals(wd.sqrt().unsqueeze(-1) * epipolar_rows(n1, n2))
+        s = torch.linalg.svdvals(_square_factor(wd.sqrt().unsqueeze(-1) * epipolar_rows(n1, n2)))
     _checks.fail_where(_checks.rank_deficient(s, 7),
                        "x1, x2: the weighted epipolar system has rank < 8 (degenerate configuration, "
                        "e.g. points on a line), so F is not determined")
