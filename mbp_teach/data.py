@@ -21,10 +21,8 @@ import torch
 
 from . import validation as val
 
-Seed = "int | torch.Generator"
 
-
-def generator(seed) -> torch.Generator:
+def generator(seed: int | torch.Generator) -> torch.Generator:
     """A torch.Generator from an int seed, or the given generator itself."""
     if isinstance(seed, torch.Generator):
         return seed
@@ -63,7 +61,8 @@ def axis_angle(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     return eye + s * k + (1 - c) * (k @ k)
 
 
-def random_rotation(batch=(), *, seed=0, max_angle: float | None = None, dtype=torch.float64) -> torch.Tensor:
+def random_rotation(batch=(), *, seed: int | torch.Generator = 0, max_angle: float | None = None,
+                    dtype=torch.float64) -> torch.Tensor:
     """Rotations (*batch, 3, 3): uniform on SO(3) (normalised Gaussian quaternions), or, with
     ``max_angle`` (radians), a uniform axis and an angle uniform in [0, max_angle]."""
     g, shape = generator(seed), _shape(batch)
@@ -121,7 +120,7 @@ class Registration:
 
 
 def point_cloud(n: int, batch=(), *, noise: float = 0.0, outlier_fraction=0.0, translate: bool = True,
-                planarity: float = 1.0, seed=0, dtype=torch.float64) -> Registration:
+                planarity: float = 1.0, seed: int | torch.Generator = 0, dtype=torch.float64) -> Registration:
     """A registration problem: P Gaussian (unit std; the third axis scaled by ``planarity``, so
     0.01 gives a nearly planar set), Q = R P + t + N(0, noise^2) with R uniform and t ~ N(0, I)
     (zero when ``translate`` is False); a fraction of Q replaced by Gaussian points of std 2."""
@@ -184,7 +183,7 @@ def _look_at(centre: torch.Tensor, target: torch.Tensor, roll: torch.Tensor) -> 
 
 def two_view(n: int, batch=(), *, noise: float = 0.0, outlier_fraction=0.0, focal: float = 500.0,
              image_size: tuple[int, int] = (640, 480), depth: tuple[float, float] = (4.0, 8.0),
-             baseline: float = 1.0, seed=0, dtype=torch.float64) -> TwoView:
+             baseline: float = 1.0, seed: int | torch.Generator = 0, dtype=torch.float64) -> TwoView:
     """Random 3D points in front of two calibrated cameras, seen in both images.
 
     Points: pixel uniform over image 1 and depth uniform in ``depth``, back-projected. Camera 2 sits

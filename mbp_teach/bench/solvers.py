@@ -97,8 +97,8 @@ def run(args) -> int:
                         goal = "  goal >= 10,000: " + ("met" if args.batch / med >= GOAL_FIVE_POINT else
                                                        ("met at best" if args.batch / best >= GOAL_FIVE_POINT
                                                         else "NOT met"))
-                    print(f"{name:<{width}}  {th:>7}  {mode:<8}  {args.batch / med:>19,.0f}  [{args.batch / best:>10,.0f}]"
-                          f"  {1e3 * med:>8.1f}{goal}")
+                    print(f"{name:<{width}}  {th:>7}  {mode:<8}  {args.batch / med:>19,.0f}  "
+                          f"[{args.batch / best:>10,.0f}]  {1e3 * med:>8.1f}{goal}")
     finally:
         torch.set_num_threads(previous)
     return 0

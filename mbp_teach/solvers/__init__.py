@@ -39,7 +39,7 @@ from .rotation import _kabsch_forward, _rigid_forward, cross_covariance, kabsch,
 __all__ = [
     "BASIS", "MONOMIALS", "action_matrix", "companion_matrix", "companion_roots", "compose_essential",
     "constraint_matrix", "cross_covariance", "eight_point", "eliminate", "enforce_rank2", "epipolar_residuals",
-    "epipolar_rows", "essential_constraints", "five_point", "hartley_normalisation", "homogeneous", "kabsch", "least_squares_f",
-    "null_space_basis", "rigid_transform", "roots_from_action", "sampson_distance", "weighted_centroid",
+    "epipolar_rows", "essential_constraints", "five_point", "hartley_normalisation", "homogeneous", "kabsch",
+    "least_squares_f", "null_space_basis", "rigid_transform", "roots_from_action", "sampson_distance", "weighted_centroid",
     "weighted_moment", "_kabsch_forward", "_rigid_forward", "_eight_point_forward", "_five_point_forward",
 ]
