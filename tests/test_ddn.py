@@ -1,0 +1,47 @@
+"""The declarative-node gradient: gradcheck for every solver, agreement with IFT, the formula's limits."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from mbp_teach import ddn, implicit
+from mbp_teach import gradient_problems as gp
+from mbp_teach import solvers as sv
+
+
+@pytest.mark.parametrize("name", gp.SOLVERS)
+def test_gradcheck_ddn(name):
+    x = tuple(t.detach().requires_grad_(True) for t in gp.inputs(name, 2, seed=1))
+    f = gp.loss(name)
+    assert torch.autograd.gradcheck(lambda *z: f("ddn", *z), x, eps=1e-6, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", gp.SOLVERS)
+def test_ddn_equals_ift(name):
+    x = gp.inputs(name, 3, seed=8)
+    f = gp.loss(name)
+    grads = {}
+    for mode in ("ift", "ddn"):
+        xs = tuple(t.clone().requires_grad_(True) for t in x)
+        grads[mode] = torch.cat([g.flatten() for g in torch.autograd.grad(f(mode, *xs), xs)])
+    assert (grads["ift"] - grads["ddn"]).norm() <= 1e-8 * grads["ift"].norm()
+
+
+def test_plain_formula_needs_invertible_H_augmented_does_not():
+    """Planar points: H = 2 K (x) I is singular (K = R^T M has a zero eigenvalue), the problem is not."""
+    P, Q, w = gp.symmetric_planar(0.2, batch=1, seed=0)
+    R = ddn.ROTATION  # rho = 1
+    Rs = sv.kabsch(P, Q, w).flatten(-2)
+    with pytest.warns(implicit.SingularJacobianWarning, match="H"):
+        _, flags = ddn.ddn_jacobian(dataclasses.replace(R, rho=0.0), Rs, (P, Q, w))
+    assert flags.tolist() == [True]
+    Dy, flags = ddn.ddn_jacobian(R, Rs, (P, Q, w))
+    assert flags.tolist() == [False] and torch.isfinite(Dy).all()
+
+
+def test_attach_checks_shapes():
+    with pytest.raises(ValueError, match="y: expected shape"):
+        ddn.ROTATION.attach(torch.zeros(9), (torch.zeros(1, 4, 3),))
+    with pytest.raises(ValueError, match="leading dimension"):
+        ddn.ROTATION.attach(torch.zeros(2, 9), (torch.zeros(1, 4, 3),))

@@ -1,0 +1,32 @@
+"""Repeated singular values: R is unique, the IFT gradient is exact, autograd's SVD gradient is not.
+
+At exactly repeated singular values torch 2.13's SVD backward divides by s_i^2 - s_j^2 = 0:
+the result is NaN when LAPACK returns bitwise-equal singular values and a finite but wrong
+number when they differ by an ulp. Both count as failing here; the notebook states the same.
+"""
+
+import pytest
+import torch
+
+from mbp_teach import gradient_problems as gp
+from mbp_teach import gradcheck as gc
+
+
+def _rows(gap):
+    x = gp.symmetric_planar(gap, batch=1, seed=3)
+    f = gp.loss("kabsch")
+    return gc.compare(f, x, methods=("autograd", "ift"), reference=gp.reference("kabsch", x))
+
+
+def test_exact_repetition_ift_exact_autograd_fails():
+    table = _rows(0.0)
+    ift, auto = table.row("ift"), table.row("autograd")
+    assert ift.nonfinite == 0 and ift.flagged == 0 and ift.rel_error < 1e-8
+    assert auto.nonfinite > 0 or auto.rel_error > 1e-3
+
+
+@pytest.mark.parametrize("gap", [1e-13, 1e-15])
+def test_near_repetition_autograd_loses_digits_ift_does_not(gap):
+    table = _rows(gap)
+    assert table.row("ift").rel_error < 1e-8
+    assert table.row("autograd").rel_error > 1e3 * table.row("ift").rel_error
