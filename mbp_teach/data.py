@@ -79,6 +79,15 @@ def random_rotation(batch=(), *, seed: int | torch.Generator = 0, max_angle: flo
     return axis_angle(axis, angle)
 
 
+def rigid_motion(batch=(), *, seed: int | torch.Generator = 0, max_angle: float | None = None,
+                 translation: float = 1.0, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(R (*batch, 3, 3), t (*batch, 3)): R as in ``random_rotation``, t ~ N(0, translation^2 I)."""
+    g, shape = generator(seed), _shape(batch)
+    val.check_positive(translation, "translation", allow_zero=True)
+    R = random_rotation(shape, seed=g, max_angle=max_angle, dtype=dtype)
+    return R, translation * torch.randn(shape + (3,), generator=g, dtype=dtype)
+
+
 def rotation_angle(R1: torch.Tensor, R2: torch.Tensor | None = None) -> torch.Tensor:
     """Angle (radians, (...,)) of R1 R2^T (of R1 alone when R2 is None), accurate near 0 and pi."""
     D = R1 if R2 is None else R1 @ R2.transpose(-1, -2)
@@ -127,8 +136,7 @@ def point_cloud(n: int, batch=(), *, noise: float = 0.0, outlier_fraction=0.0, t
     g, shape, n = generator(seed), _shape(batch), _count(n, "n")
     val.check_positive(noise, "noise", allow_zero=True)
     val.check_positive(planarity, "planarity", allow_zero=True)
-    R = random_rotation(shape, seed=g, dtype=dtype)
-    t = torch.randn(shape + (3,), generator=g, dtype=dtype) * float(translate)
+    R, t = rigid_motion(shape, seed=g, translation=float(translate), dtype=dtype)
     P = torch.randn(shape + (n, 3), generator=g, dtype=dtype) * torch.tensor([1.0, 1.0, planarity], dtype=dtype)
     Q = P @ R.transpose(-1, -2) + t.unsqueeze(-2) + noise * torch.randn(shape + (n, 3), generator=g, dtype=dtype)
     outlier = _outlier_mask(_outlier_counts(outlier_fraction, n, shape, g, dtype), n, g)

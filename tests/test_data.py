@@ -31,6 +31,15 @@ def test_rotations_are_rotations_and_uniform():
     assert data.rotation_angle(small).max() <= 0.2 + 1e-12
 
 
+def test_rigid_motion():
+    R, t = data.rigid_motion((3, 4), seed=2, max_angle=0.1, translation=2.0)
+    assert R.shape == (3, 4, 3, 3) and t.shape == (3, 4, 3)
+    assert data.rotation_angle(R).max() <= 0.1 + 1e-12
+    assert 1.0 < t.std() < 3.0
+    _, t0 = data.rigid_motion(5, seed=2, translation=0.0)
+    assert (t0 == 0).all()
+
+
 def test_axis_angle_and_rotation_angle():
     axis = torch.tensor([[0.0, 0, 2], [1, 1, 0]], dtype=torch.float64)
     angle = torch.tensor([0.3, math.pi], dtype=torch.float64)
