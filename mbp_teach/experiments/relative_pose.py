@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from tqdm.auto import tqdm
 
-from ..minbackprop import report
+from ..minbackprop import plots, report
 from ..minbackprop.train import Config, compare
 from ..notebook import FIGURES, save_figure, setup
 
@@ -44,8 +44,8 @@ def run(args) -> int:
     FIGURES.mkdir(exist_ok=True)
     (FIGURES / f"{name}.md").write_text(table + "\n")
     (FIGURES / f"{name}.json").write_text(json.dumps(result))
-    save_figure(report.training_figure(result), f"{name}_training")
-    save_figure(report.accuracy_figure(result), f"{name}_recall")
+    save_figure(plots.training_figure(result), f"{name}_training")
+    save_figure(plots.accuracy_figure(result), f"{name}_recall")
     print(table)
     print(f"\nwall time {result['wall_seconds']:.0f} s; wrote figures/{name}.md, .json, _training.png, _recall.png")
     return 0

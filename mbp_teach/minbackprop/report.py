@@ -12,7 +12,6 @@ import statistics
 
 import numpy as np
 
-from ..panel import new_figure
 from .train import summarise
 
 METRICS = ("rotation_median", "translation_median", "auc5", "auc10", "auc20")
@@ -60,47 +59,3 @@ def markdown(result: dict, timings: bool = True) -> str:
         cells += [_cell(r[m]) for m in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def training_figure(result: dict):
-    """Mean training error e per step for each backward (median over seeds, band = min..max)."""
-    fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
-    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
-        curves = [r["loss"] for r in result["runs"] if r["backward"] == b]
-        n = max(len(c) for c in curves)
-        arr = np.full((len(curves), n), np.nan)
-        for j, c in enumerate(curves):
-            arr[j, : len(c)] = c
-        k = np.arange(n)
-        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=["-", "--", ":"][i % 3], label=b)
-        ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=f"C{i}", alpha=0.12)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("mean hypothesis error 1 - <E, E_true>^2")
-    ax.set_title("training through five_point (median and range over seeds)", fontsize=10)
-    ax.legend(title="backward")
-    fig.tight_layout()
-    return fig
-
-
-def accuracy_figure(result: dict):
-    """Recall of the pose error (share of pairs with error <= threshold) against the threshold."""
-    fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
-    grid = np.linspace(0, 20, 201)
-
-    def recall(err):
-        e = np.sort(np.asarray(err, dtype=float))
-        return np.searchsorted(e, grid, side="right") / len(e)
-
-    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
-        stable = [r for r in result["runs"] if r["backward"] == b and r["failed_at"] is None]
-        if stable:
-            ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=f"C{i}",
-                    ls=["-", "--", ":"][i % 3], lw=1.5, label=f"learned, {b}")
-    ax.plot(grid, recall(result["baseline"]["pose"]), color="k", lw=1.5, label="uniform sampling")
-    ax.set_xlabel("pose error threshold (degrees)")
-    ax.set_ylabel("share of pairs below threshold")
-    ax.set_ylim(0, 1)
-    ax.set_xlim(0, 20)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig

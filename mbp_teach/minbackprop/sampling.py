@@ -75,6 +75,6 @@ def draw_minimal_sets(logits: torch.Tensor, n_sets: int, set_size: int = 5, *, t
         log_prob = log_prob + lp.gather(-1, j.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(pool, -1)
         soft = torch.softmax(torch.where(picked, torch.full_like(noisy, neg), noisy) / tau, dim=-1)
         hard = torch.nn.functional.one_hot(j, N).to(soft)
-        rows.append(hard + soft - soft.detach())
+        rows.append(hard + (soft - soft.detach()))  # exactly one-hot in value
         picked = picked | hard.bool()
     return MinimalSets(index=index, log_prob=log_prob, selection=torch.stack(rows, dim=-2))

@@ -1,0 +1,47 @@
+"""The toy lab headless: every control works, bad settings become messages."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from mbp_teach.panels.minbackprop import ToyLab  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lab():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield ToyLab()
+    torch.set_default_dtype(old)
+
+
+def test_default_setting_learns_the_outlier_away(lab):
+    assert lab.update(toy="rotation", backward="ift", displacement=0.1, lr=0.1, steps=30)
+    assert lab.history.stable and lab.history.loss[-1] < 0.01
+    x, y = lab.weight_lines[0].get_data()
+    assert len(x) == 31 and y[-1] < 0.01 * min(lab.history.weights[-1][1:])
+    assert "outlier weight" in lab.message.value
+
+
+@pytest.mark.parametrize("backward", ["autograd", "ift", "ddn"])
+def test_each_backward_and_toy_redraws_finite_curves(lab, backward):
+    for toy, lr in (("rotation", 0.1), ("fundamental", 3.0)):
+        assert lab.update(toy=toy, backward=backward, lr=lr, displacement=0.1, steps=20), lab.last_error
+        for line in lab.weight_lines + [lab.loss_line]:
+            xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
+            assert np.isfinite(xs).all() and np.isfinite(ys).all()
+        lab.fig.canvas.draw()
+
+
+def test_bad_settings_are_messages_not_tracebacks(lab):
+    assert not lab.update(toy="rotation", backward="ift", displacement=0.0)
+    assert "displacement" in lab.message.value and lab.alarm.get_text() == "refused"
+    assert not lab.update(toy="fundamental", displacement=0.1, lr=10 ** 1.5, steps=30)
+    assert "smaller lr" in lab.last_error
+    assert lab.update(toy="rotation", lr=0.1, displacement=0.5, steps=1)  # slider extremes that are fine
+    assert lab.update(displacement=0.01, steps=100)
+    lab.fig.canvas.draw()

@@ -1,0 +1,93 @@
+"""Training the outlier filter through five_point: it learns, it keeps score, it refuses bad setups."""
+
+from dataclasses import replace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from mbp_teach import data  # noqa: E402
+from mbp_teach.minbackprop import plots, report, train  # noqa: E402
+from mbp_teach.minbackprop.filter import OutlierFilter  # noqa: E402
+from mbp_teach.minbackprop.ransac import estimate_pose  # noqa: E402
+
+SHORT = train.Config(n_points=60, batch=4, n_sets=12, steps=25, eval_pairs=48, eval_hypotheses=12)
+
+
+@pytest.fixture(autouse=True)
+def float64_one_thread():
+    old, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)  # small tensors: faster, as in train.compare
+    yield
+    torch.set_default_dtype(old)
+    torch.set_num_threads(threads)
+
+
+def mean_pose_error(net, config):
+    errors = train.evaluate_filter(net, config)
+    return float(torch.tensor(errors["pose"]).clamp_max(90.0).mean())
+
+
+def test_short_run_improves_pose_error_over_untrained_network():
+    torch.manual_seed(0)
+    untrained = OutlierFilter(SHORT.width, SHORT.blocks).double()
+    run, net = train.train(SHORT, "ift", seed=0)
+    assert run.stable and len(run.loss) == SHORT.steps
+    assert len(run.backward_seconds) == SHORT.steps and all(t > 0 for t in run.solver_seconds)
+    before, after = mean_pose_error(untrained, SHORT), mean_pose_error(net, SHORT)
+    assert after < 0.7 * before
+    # the training signal itself went down: mean hypothesis error, first vs last 5 steps
+    assert sum(run.loss[-5:]) < sum(run.loss[:5])
+
+
+def test_training_is_reproducible_for_a_seed():
+    config = replace(SHORT, steps=3, eval_pairs=8)
+    a, _ = train.train(config, "autograd", seed=4)
+    b, _ = train.train(config, "autograd", seed=4)
+    assert a.loss == b.loss and a.errors == b.errors
+
+
+def test_non_finite_gradient_marks_the_run_unstable(monkeypatch):
+    real = train.five_point
+
+    def poisoned(x1, x2, backward="autograd"):
+        E, valid = real(x1, x2, backward=backward)
+        return E + torch.sqrt((x1 - x1.detach()).sum()) * 0.0, valid  # value unchanged, gradient NaN
+
+    monkeypatch.setattr(train, "five_point", poisoned)
+    run, _ = train.train(replace(SHORT, steps=4), "autograd", seed=0)
+    assert not run.stable and run.failed_at == 0 and run.failure == "non-finite gradient"
+    assert run.errors == {}  # no accuracy is claimed for an unstable run
+
+
+def test_bad_configurations_give_clear_errors():
+    with pytest.raises(ValueError, match="too few correspondences"):
+        train.train(replace(SHORT, n_points=6), "ift")
+    with pytest.raises(ValueError, match="all-outlier"):
+        train.train(replace(SHORT, outliers=(0.5, 1.0)), "ift")
+    with pytest.raises(ValueError, match="all-outlier"):
+        train.train(replace(SHORT, n_points=20, outliers=(0.0, 0.8)), "ift")
+    with pytest.raises(ValueError, match="backward"):
+        train.train(SHORT, "magic")
+    with pytest.raises(ValueError, match="steps"):
+        train.train(replace(SHORT, steps=0), "ift")
+    scene = data.two_view(4, (2,), seed=0)
+    with pytest.raises(ValueError, match="too few correspondences"):
+        estimate_pose(scene.x1, scene.x2)
+
+
+def test_report_table_has_every_backward_and_the_baseline():
+    config = replace(SHORT, steps=2, eval_pairs=8)
+    result = train.compare(config, ("autograd", "ift"), (0, 1))
+    table = report.markdown(result)
+    assert "learned, autograd | 2/2" in table and "learned, ift | 2/2" in table
+    assert "no learning (uniform sampling)" in table
+    assert "ms/step" not in report.markdown(result, timings=False)
+    rows = report.rows(result)
+    assert 0.0 <= rows[-1]["auc20"] <= 1.0
+    plots.training_figure(result)
+    plots.accuracy_figure(result)
