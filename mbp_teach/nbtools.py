@@ -17,6 +17,29 @@ import time
 from pathlib import Path
 
 MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}")
+REPO_URL = "https://github.com/mbp-teach/mbp_teach"
+# The first cell of every notebook: does nothing outside Colab, so it prints nothing under nbval.
+COLAB_CELL = f"""# On Google Colab only (skipped everywhere else): install the suite and turn on Colab's widget support.
+import sys
+if "google.colab" in sys.modules:
+    %pip install -q ipympl "mbp_teach @ git+{REPO_URL}"
+    from google.colab import output
+    output.enable_custom_widget_manager()"""
+
+
+def add_colab_cell(nb) -> bool:
+    """Put ``COLAB_CELL`` first among the code cells (or refresh it); True if ``nb`` changed."""
+    import nbformat
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if code and code[0].source.startswith("# On Google Colab only"):
+        if code[0].source == COLAB_CELL:
+            return False
+        code[0].source = COLAB_CELL
+        return True
+    at = nb.cells.index(code[0]) if code else len(nb.cells)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(COLAB_CELL))
+    return True
 
 
 def execute(path: str | Path, timeout: int = 900) -> float:
@@ -52,6 +75,9 @@ def problems(path: str | Path) -> list[str]:
         state = widgets.get("application/vnd.jupyter.widget-state+json", {})
         if "state" not in state:
             out.append("metadata.widgets without a 'state' key (GitHub will not render it)")
+    code_cells = [c for c in data.get("cells", []) if c.get("cell_type") == "code"]
+    if code_cells and "".join(code_cells[0].get("source", "")) != COLAB_CELL:
+        out.append("first code cell is not the Colab install cell (python -m mbp_teach.nbtools colab NB)")
     for i, cell in enumerate(data.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
@@ -74,9 +100,19 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("paths", nargs="+")
     ck = sub.add_parser("check", help="list problems of committed notebooks")
     ck.add_argument("paths", nargs="+")
+    co = sub.add_parser("colab", help="add (or refresh) the Colab install cell; run `execute` afterwards")
+    co.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     status = 0
     for p in args.paths:
+        if args.cmd == "colab":
+            import nbformat
+
+            nb = nbformat.read(p, as_version=4)
+            if add_colab_cell(nb):
+                nbformat.write(nb, p)
+                print(f"{p}: Colab cell added; re-execute it")
+            continue
         if args.cmd == "execute":
             print(f"{p}: executing ...", flush=True)
             print(f"{p}: {execute(p):.1f} s", flush=True)

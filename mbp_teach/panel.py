@@ -8,7 +8,9 @@ divergent run) is shown in the panel's message line instead of a stack trace.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from typing import Any, Mapping
 
 import ipywidgets as widgets
@@ -84,7 +86,7 @@ class Panel:
                 from IPython.display import display
 
                 display(self.fig)
-        return widgets.VBox([widgets.HBox(list(self.controls.values())), view, self.message])
+        return PanelBox([widgets.HBox(list(self.controls.values())), view, self.message], figure=self.fig)
 
     def _on_change(self, _change) -> None:
         if getattr(self, "_silent", False):
@@ -102,3 +104,28 @@ class Panel:
                 panel._silent = False
 
         return _Quiet()
+
+
+class PanelBox(widgets.VBox):
+    """A panel's box, displayed live where a kernel runs and as a still picture elsewhere.
+
+    Its display bundle carries, next to the widget view, a PNG of the figure as it was when the
+    cell ran: GitHub, nbconvert and the static site (which have no kernel) show that picture.
+    """
+
+    def __init__(self, children, figure, **kwargs):
+        super().__init__(children, **kwargs)
+        self._figure = figure
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["image/png"] = figure_png(self._figure)
+        return data
+
+
+def figure_png(fig) -> str:
+    """The figure as a base64 PNG at 72 dpi, as a notebook stores it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")

@@ -15,8 +15,9 @@ def test_committed_notebook_is_clean(path):
     assert nbtools.problems(path) == []
 
 
-def _nb(cells, metadata=None):
-    return {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+def _nb(cells, metadata=None, colab=True):
+    first = [_code(nbtools.COLAB_CELL)] if colab else []
+    return {"cells": first + cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
 
 
 def _code(source, count=1, outputs=()):
@@ -32,6 +33,7 @@ def _code(source, count=1, outputs=()):
             _nb([_code("f", outputs=[{"output_type": "execute_result", "data": {"text/plain": "<F at 0x7f3a2b1c>"}}])]),
             "memory address",
         ),
+        (_nb([_code("x")], colab=False), "Colab"),
         (_nb([_code("x")], {"widgets": {"application/vnd.jupyter.widget-state+json": {"version_major": 2}}}), "state"),
     ],
 )
@@ -47,3 +49,16 @@ def test_clean_notebook_has_no_problems(tmp_path):
     out = {"output_type": "stream", "name": "stdout", "text": "ok\n"}
     path.write_text(json.dumps(_nb([_code("print('ok')", outputs=[out]), _code("", count=None)])))
     assert nbtools.problems(path) == []
+
+
+def test_colab_cell_is_added_once_and_is_inert_outside_colab():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("x = 1")])
+    assert nbtools.add_colab_cell(nb) and not nbtools.add_colab_cell(nb)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code"] and nb.cells[1].source == nbtools.COLAB_CELL
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    namespace: dict = {}
+    exec(TransformerManager().transform_cell(nbtools.COLAB_CELL), {"get_ipython": None}, namespace)
+    assert "output" not in namespace  # the Colab branch did not run

@@ -45,3 +45,14 @@ def test_moving_the_control_fires_update():
 def test_unknown_control():
     with pytest.raises(ValueError, match="unknown control"):
         Line().update(intercept=1)
+
+
+def test_panel_box_carries_a_still_picture_for_kernel_free_viewers():
+    import base64
+
+    p = Line()
+    p.update(slope=1.0)
+    bundle = p.widget()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    png = base64.b64decode(bundle["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000

@@ -1,0 +1,74 @@
+"""Regenerate every figure under ``figures/``: ``python -m mbp_teach.figures`` (``make figures``).
+
+Each figure is drawn by the package and saved by the notebook that shows it
+(``nbk.show(fig, save="NN_name")``), so regenerating them means executing the notebooks. They are
+executed on copies with the fixed seed: the committed notebooks are left alone, and the PNGs,
+saved without a timestamp, change only when the figure does. ``notebook_figures()`` lists what
+each notebook saves, read from its source; the tests check that the README shows only those.
+Benchmark plots (timings, so not deterministic) come from ``python -m mbp_teach.bench NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAVE = re.compile(r"""save\s*=\s*["']([\w.-]+)["']""")
+
+
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def notebook_figures() -> dict[str, Path]:
+    """figures/<name>.png -> the notebook whose source saves it."""
+    import nbformat
+
+    found: dict[str, Path] = {}
+    for path in notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                for name in SAVE.findall(cell.source):
+                    found[f"{name}.png"] = path
+    return found
+
+
+def regenerate(paths: list[Path] | None = None, progress: bool = True) -> list[Path]:
+    """Execute each notebook on a copy (fixed seed); returns the figure files it wrote."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+    from tqdm.auto import tqdm
+
+    os.environ.setdefault("MBP_TEACH_SEED", "0")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    paths = paths or notebooks()
+    bar = tqdm(paths, desc="figures", unit="notebook", disable=not progress)
+    for path in bar:
+        bar.set_postfix_str(path.name)
+        nb = copy.deepcopy(nbformat.read(path, as_version=4))
+        NotebookClient(nb, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    wanted = {p for p in paths}
+    return sorted(ROOT / "figures" / name for name, nb in notebook_figures().items() if nb in wanted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mbp_teach.figures", description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="only these notebooks (default: all)")
+    args = parser.parse_args(argv)
+    written = regenerate([Path(p).resolve() for p in args.notebooks] or None)
+    missing = [p for p in written if not p.exists()]
+    for p in written:
+        print(f"{p.relative_to(ROOT)}{'  MISSING' if p in missing else ''}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The course kit: README figures come from `make figures`, figures are deterministic, the site
+renders without a kernel and shows pictures where widgets were."""
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from mbp_teach import figures, site
+from mbp_teach.notebook import save_figure
+from mbp_teach.panel import new_figure
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_figure_the_readme_shows_exists_and_is_made_by_make_figures():
+    shown = re.findall(r"\((figures/[^)\s]+\.png)\)", README)
+    made = figures.notebook_figures()
+    assert shown, "the README should show figures"
+    for rel in shown:
+        path = ROOT / rel
+        assert path.exists(), f"README shows {rel}, which does not exist"
+        if rel.startswith("figures/screenshots/"):
+            continue  # written by `make e2e` (browser screenshots), see tests/e2e
+        assert path.name in made, f"README shows {rel}, which no notebook saves (make figures would not remake it)"
+
+
+def test_saved_figures_are_byte_identical_when_redrawn(tmp_path, monkeypatch):
+    monkeypatch.setattr("mbp_teach.notebook.FIGURES", tmp_path)
+    sizes = []
+    for _ in range(2):
+        fig, ax = new_figure()
+        ax.plot([0, 1, 2], [1, 0, 2], label="x")
+        ax.set_xlabel("step")
+        ax.legend()
+        sizes.append(save_figure(fig, "same").read_bytes())
+    assert sizes[0] == sizes[1]
+
+
+def test_site_pages_replace_widgets_by_pictures_or_a_note(tmp_path):
+    path = figures.notebooks()[0]
+    nb = nbformat.read(path, as_version=4)
+    static = site.static_outputs(nb)
+    outs = [o for c in static.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert outs and not any(site.WIDGET in o.get("data", {}) for o in outs)
+    widget_outs = sum(site.WIDGET in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    replaced = sum(("image/png" in o.get("data", {})) or (o.get("data", {}).get("text/html") == site.NOTE) for o in outs)
+    assert replaced >= widget_outs > 0
+    written = site.build(tmp_path, [path])
+    page = (tmp_path / f"{path.stem}.html").read_text()
+    assert "Static page" in page and "data:image/png;base64" in page
+    assert "index.html" in written[0].name and path.stem in written[0].read_text()
