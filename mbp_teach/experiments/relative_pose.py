@@ -17,7 +17,7 @@ from ..minbackprop import plots, report
 from ..minbackprop.train import Config, compare
 from ..notebook import FIGURES, save_figure, setup
 
-FULL = Config(n_points=200, batch=4, n_sets=16, steps=60, eval_pairs=128, eval_hypotheses=16)
+FULL = Config(n_points=200, batch=4, n_sets=16, steps=40, eval_pairs=128, eval_hypotheses=16)
 SMALL = Config()
 
 
