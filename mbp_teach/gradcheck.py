@@ -49,6 +49,15 @@ def decade(x: float) -> str:
     return f"< 1e{math.floor(math.log10(x)) + 1}"
 
 
+def claim(name: str, value: float, bound: float, below: bool = True) -> None:
+    """``notebook.claim`` for round-off-level quantities: prints the decade of ``value``, asserts the bound."""
+    value = float(value)
+    ok = (value <= bound) if below else (value >= bound)
+    op = "<=" if below else ">="
+    print(f"{name}: {decade(value)}  (claim: {op} {bound:.0e})  {'OK' if ok else 'FAILED'}")
+    assert ok, f"{name} = {value!r} does not satisfy {op} {bound!r}"
+
+
 class Table(list):
     """Rows of ``compare``; ``str(table)`` prints without times, ``table.format(times=True)`` with."""
 

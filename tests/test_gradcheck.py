@@ -41,3 +41,12 @@ def test_decade():
 def test_unknown_method():
     with pytest.raises(ValueError, match="unknown"):
         gc.compare(lambda b, x: x.sum(), (torch.ones(1, dtype=torch.float64),), methods=("magic",))
+
+
+def test_claim_prints_the_decade_and_asserts(capsys):
+    gc.claim("err", 3.2e-13, 1e-6)
+    assert "err: < 1e-12  (claim: <= 1e-06)  OK" in capsys.readouterr().out
+    with pytest.raises(AssertionError):
+        gc.claim("err", 1e-3, 1e-6)
+    with pytest.raises(AssertionError):
+        gc.claim("err", math.nan, 1e-6)
