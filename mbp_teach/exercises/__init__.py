@@ -4,7 +4,7 @@ A learner writes a function in the notebook and calls ``check("04.rate", my_rate
 runs it on cases the notebook does not show and answers with a *specific* hint when it fails
 ("for complex roots the rate is sqrt(beta): did you take abs() of a complex number?") rather
 than pass/fail. ``check`` never raises for a wrong or unfinished answer, so a student edition
-runs top to bottom; it returns a ``Result`` a test can inspect.
+runs top to bottom; ``run`` returns the ``Result`` for tests to inspect.
 
 Checkers live in one module per lesson (``exercises/momentum.py``, ...), registered with
 ``@exercise("NN.name")``; each also lists ``wrong`` answers (plausible mistakes) that the test
@@ -80,9 +80,7 @@ def run(key: str, fn: Any) -> Result:
         return Result(key, False, f"your function raised {type(exc).__name__}: {exc}")
 
 
-def check(key: str, fn: Any) -> Result:
-    """Check ``fn`` and print the verdict (the notebook's call)."""
-    result = run(key, fn)
-    print(result)
-    return result
+def check(key: str, fn: Any) -> None:
+    """Check ``fn`` and print the verdict (the notebook's call; ``run`` returns it instead)."""
+    print(run(key, fn))
 

@@ -51,6 +51,7 @@ class IterationLog:
     curvature_samples: int
     passes: float  # cumulative gradient-equivalent passes
     wall: float  # cumulative seconds inside step()
+    cpu: float  # cumulative CPU seconds of this process inside step() (less sensitive to a shared CPU)
 
 
 class HessianFree(torch.optim.Optimizer):
@@ -99,6 +100,7 @@ class HessianFree(torch.optim.Optimizer):
         self._previous: torch.Tensor | None = None
         self._passes = 0.0
         self._wall = 0.0
+        self._cpu = 0.0
 
     def sample_size(self, k: int, n: int) -> int:
         """|S_k| = min(N, ceil(N f_0 a^k))."""
@@ -113,7 +115,7 @@ class HessianFree(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, objective: ModuleObjective) -> float:  # type: ignore[override]
         self._check(objective)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         k, n = len(self.log), objective.n
         m = self.sample_size(k, n)
         idx = None if m >= n else torch.randperm(n, generator=self.generator)[:m]
@@ -190,6 +192,7 @@ class HessianFree(torch.optim.Optimizer):
         if t > 0:
             objective.set_params(theta + t * d)
         self._wall += time.perf_counter() - start
+        self._cpu += time.process_time() - start_cpu
         self.log.append(IterationLog(k, f_new, f0, hist.iterations, hist.stop_reason, chosen, lam, rho, t, m, mc,
-                                     self._passes, self._wall))
+                                     self._passes, self._wall, self._cpu))
         return f_new

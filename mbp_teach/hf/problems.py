@@ -57,3 +57,77 @@ def quadratic_objective(L: torch.Tensor, c: torch.Tensor) -> ModuleObjective:
     n = L.shape[0]
     loss = lambda z, t: 0.5 * n * ((z - t) ** 2).mean()
     return ModuleObjective(Linear(L.shape[1]), loss, L, c)
+
+
+def rosenbrock_paths(steps: int = 200, start=ROSENBROCK_START, hf_damping: float = 1.0, hf_max_cg: int = 2,
+                     tol: float = 1e-8) -> dict[str, torch.Tensor]:
+    """Iterates of gradient descent, heavy ball, torch.optim.LBFGS and HF from ``start`` (each (k, 2)).
+
+    GD: step 1e-3 (about the largest stable one near the valley floor); heavy ball: 1e-3, beta = 0.9;
+    L-BFGS: strong-Wolfe line search, one iteration per record; HF: Gauss-Newton, stops at ||x - x*|| <= tol.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for name, make in (("gradient descent", lambda p: torch.optim.SGD(p, lr=1e-3)),
+                       ("momentum", lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9)),
+                       ("L-BFGS", lambda p: torch.optim.LBFGS(p, lr=1, max_iter=1, max_eval=25,
+                                                             tolerance_grad=1e-12, tolerance_change=1e-15,
+                                                             line_search_fn="strong_wolfe"))):
+        obj = rosenbrock_objective(start)
+        opt = make(obj.model.parameters())
+        path = [obj.get_params()]
+
+        def closure():
+            opt.zero_grad()
+            value = rosenbrock(obj.model.xy)
+            value.backward()
+            return value
+
+        for _ in range(steps):
+            opt.step(closure)
+            path.append(obj.get_params())
+        out[name] = torch.stack(path)
+    obj = rosenbrock_objective(start)
+    out["Hessian-free"] = hf_path(obj, hf_damping, hf_max_cg, steps, tol)
+    return out
+
+
+def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
+    from .optimizer import HessianFree
+
+    opt = HessianFree(obj.model.parameters(), damping=damping, max_cg=max_cg)
+    path = [obj.get_params()]
+    for _ in range(steps):
+        opt.step(obj)
+        path.append(obj.get_params())
+        if float((path[-1] - 1.0).norm()) <= tol:
+            break
+    return torch.stack(path)
+
+
+def spectrum(n: int, kappa: float) -> torch.Tensor:
+    """n eigenvalues evenly spaced in [1, kappa] (the case the CG bound is made for). CG is invariant
+    under rotations, so a diagonal matrix with this spectrum behaves like any matrix with it."""
+    if n < 2 or not kappa >= 1:
+        raise ValueError(f"n, kappa: need n >= 2 and kappa >= 1, got n={n}, kappa={kappa}")
+    return torch.linspace(1.0, kappa, n, dtype=torch.float64)
+
+
+def cg_error_curves(kappas, n: int = 3000, iters: int = 1000, seed: int = 0) -> dict[float, torch.Tensor]:
+    """For each kappa: ||x_i - x*||_A / ||x*||_A over CG iterations i = 0..(converged) from x_0 = 0."""
+    from .cg import cg
+
+    out = {}
+    b = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    for kappa in kappas:
+        lam = spectrum(n, kappa)
+        star = b / lam
+        _, hist = cg(lambda v: lam * v, b, max_iters=iters, rtol=1e-12, keep=list(range(iters + 1)))
+        errs = [float(torch.sqrt(((hist.kept[i] - star) ** 2 * lam).sum())) for i in sorted(hist.kept)]
+        out[float(kappa)] = torch.tensor(errs) / errs[0]
+    return out
+
+
+def cg_bound(kappa: float, i) -> torch.Tensor:
+    """2 ((sqrt k - 1) / (sqrt k + 1))^i, the classical bound on ||e_i||_A / ||e_0||_A."""
+    s = kappa**0.5
+    return 2 * ((s - 1) / (s + 1)) ** torch.as_tensor(i, dtype=torch.float64)

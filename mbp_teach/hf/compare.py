@@ -1,0 +1,124 @@
+"""Runs that compare optimisers on the CURVES-like autoencoder, with their costs.
+
+Each run records, after every iteration, the loss on the *whole* training set (evaluated outside
+the timed part), the cumulative wall time, gradient-equivalent passes (see ``optimizer``) and, for
+HF, CG iterations. ``to_target`` reads off the cost of the first iteration at or below a target.
+Used by notebooks 06 and 07 and by ``python -m mbp_teach.bench hf``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .curvature import ModuleObjective, sum_squared_error
+from .curves import autoencoder, curve_images
+from .optimizer import HessianFree
+
+VARIANTS: dict[str, dict] = {
+    "HF": dict(),
+    "HF + L-BFGS": dict(preconditioner="lbfgs", memory=20),
+    "HF + L-BFGS + sampling": dict(preconditioner="lbfgs", memory=20, sample_start=0.3, sample_growth=1.2,
+                                   curvature_fraction=0.5),
+}
+
+
+@dataclass
+class Run:
+    name: str
+    loss: list[float] = field(default_factory=list)  # full training loss after each iteration
+    wall: list[float] = field(default_factory=list)  # cumulative seconds
+    cpu: list[float] = field(default_factory=list)  # cumulative CPU seconds of this process
+    passes: list[float] = field(default_factory=list)  # cumulative gradient-equivalent passes
+    cg_iters: list[int] = field(default_factory=list)  # per HF iteration (empty for first-order methods)
+    samples: list[int] = field(default_factory=list)
+
+    def to_target(self, target: float) -> dict | None:
+        """Cost of the first iteration whose full training loss is <= target (None: never reached)."""
+        hit = np.flatnonzero(np.asarray(self.loss) <= target)
+        if not hit.size:
+            return None
+        k = int(hit[0])
+        out = dict(iterations=k + 1, wall=self.wall[k], passes=self.passes[k])
+        if self.cpu:
+            out["cpu"] = self.cpu[k]
+        if self.cg_iters:
+            out.update(cg=int(sum(self.cg_iters[: k + 1])), cg_per_iter=float(np.mean(self.cg_iters[: k + 1])))
+        return out
+
+
+def problem(n_train: int = 300, seed: int = 0) -> ModuleObjective:
+    """The autoencoder objective on ``n_train`` curve images (fresh network for every call)."""
+    x = curve_images(n_train, seed=seed)
+    return ModuleObjective(autoencoder(seed=seed), sum_squared_error, x, x)
+
+
+def run_hf(name: str, objective: ModuleObjective, target: float | None = None, max_iters: int = 60,
+           progress=None, **settings) -> Run:
+    """HF with ``settings``; stops after ``max_iters`` or once the full training loss reaches ``target``."""
+    opt = HessianFree(objective.model.parameters(), **settings)
+    run = Run(name)
+    for _ in range(max_iters):
+        opt.step(objective)
+        log = opt.log[-1]
+        run.loss.append(objective.loss(objective.get_params()))
+        run.wall.append(log.wall)
+        run.cpu.append(log.cpu)
+        run.passes.append(log.passes)
+        run.cg_iters.append(log.cg_iters)
+        run.samples.append(log.samples)
+        if progress is not None:
+            progress.update(1)
+        if target is not None and run.loss[-1] <= target:
+            break
+    return run
+
+
+def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float, epochs: int, batch: int = 30,
+                    seed: int = 0, target: float | None = None) -> Run:
+    """SGD with momentum 0.9 / Adam on mini-batches, or torch.optim.LBFGS full batch (one record per epoch
+    or per L-BFGS step)."""
+    model = objective.model
+    g = torch.Generator().manual_seed(seed)
+    n = objective.n
+    run = Run(name)
+    passes, wall = 0.0, 0.0
+    if kind == "lbfgs":
+        opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
+    elif kind == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    elif kind == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    else:
+        raise ValueError(f"kind: expected 'sgd', 'adam' or 'lbfgs', got {kind!r}")
+    x, t = objective.inputs, objective.targets
+    for _ in range(epochs):
+        start = time.perf_counter()
+        if kind == "lbfgs":
+            calls = [0]
+
+            def closure():
+                calls[0] += 1
+                opt.zero_grad()
+                value = objective.loss_fn(model(x), t)
+                value.backward()
+                return value
+
+            opt.step(closure)
+            passes += calls[0]
+        else:
+            for idx in torch.randperm(n, generator=g).split(batch):
+                opt.zero_grad()
+                objective.loss_fn(model(x[idx]), t[idx]).backward()
+                opt.step()
+            passes += 1.0
+        wall += time.perf_counter() - start
+        run.loss.append(objective.loss(objective.get_params()))
+        run.wall.append(wall)
+        run.passes.append(passes)
+        if target is not None and run.loss[-1] <= target:
+            break
+    return run
