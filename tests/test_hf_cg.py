@@ -10,14 +10,7 @@ import torch
 from mbp_teach.hf.cg import backtrack_grid, cg, martens_should_stop
 from mbp_teach.hf.precond import LBFGS, MartensDiagonal, make
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread avoids OpenMP spin-waiting on a shared CPU (10x faster under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 
 
 

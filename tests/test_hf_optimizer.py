@@ -9,14 +9,7 @@ from mbp_teach.hf.curvature import dense
 from mbp_teach.hf.curves import autoencoder, curve_images
 from mbp_teach.hf.problems import quadratic_objective, rosenbrock_objective
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread avoids OpenMP spin-waiting on a shared CPU (10x faster under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 
 
 

@@ -12,14 +12,7 @@ from mbp_teach.hf.compare import Run, problem, run_hf  # noqa: E402
 from mbp_teach.hf.curves import curve_images  # noqa: E402
 from mbp_teach.panels.hf import RosenbrockHF, SamplingLab  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread avoids OpenMP spin-waiting on a shared CPU (10x faster under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 
 
 
