@@ -4,8 +4,8 @@ Each measured move is ``panel.update(control=value)`` followed by ``fig.canvas.d
 backend: the whole figure is redrawn, which is an upper bound for ipympl's ``draw_idle`` in a browser.
 The panel's own ``draw_idle`` is silenced here (on Agg it would draw synchronously a second time).
 
-Adding a panel: give its module a ``bench_cases()`` returning ``(name, factory, {control: values})``
-tuples, and add the module's name to ``PANEL_MODULES`` below.
+Adding a panel: give its module in ``mbp_teach.panels`` a ``bench_cases()`` returning
+``(name, factory, {control: values})`` tuples; every such module is found and measured.
 """
 
 from __future__ import annotations
@@ -16,11 +16,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-# The registry: modules whose bench_cases() are measured, in this order.
-PANEL_MODULES: list[str] = [
-    "mbp_teach.panels.momentum",
-    "mbp_teach.panels.adaptive_momentum",
-]
+
+def panel_modules() -> list[str]:
+    """Every module of ``mbp_teach.panels`` that defines ``bench_cases()``, in name order."""
+    import pkgutil
+
+    from .. import panels
+
+    names = [f"{panels.__name__}.{m.name}" for m in pkgutil.iter_modules(panels.__path__)]
+    return [n for n in sorted(names) if hasattr(importlib.import_module(n), "bench_cases")]
+
 
 GOAL_MS = 50.0
 
@@ -40,7 +45,7 @@ class Row:
 def cases(only: str | None = None) -> list[tuple[str, Callable[[], Any], dict[str, list]]]:
     """Every registered (name, factory, sweeps), optionally those whose name contains ``only``."""
     found = []
-    for mod_name in PANEL_MODULES:
+    for mod_name in panel_modules():
         for case in importlib.import_module(mod_name).bench_cases():
             if only is None or only.lower() in case[0].lower():
                 found.append(case)
