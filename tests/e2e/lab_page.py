@@ -1,0 +1,355 @@
+"""What a learner does with a notebook in JupyterLab, as Playwright steps, and what the test checks.
+
+``check_notebook`` opens a notebook, clears its stored outputs and runs every cell from the
+Run menu, then finds the notebook's first live control, changes it with the keyboard as a user
+would, and compares screenshots of the figure before and after. Every step has a time limit
+and fails with a ``NotebookProblem`` that says what went wrong and where.
+
+Which control: the first ipywidgets control (slider, dropdown, checkbox or toggle buttons) that
+is displayed in the same output as an ipympl figure, which is what ``mbp_teach.panel.Panel``
+displays. A notebook with no such pair fails: every lesson has a live control, and a control
+whose effect cannot be seen in a figure next to it cannot be checked by its pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Console messages that are not faults of a notebook. Each entry: (regex, why it is benign).
+BENIGN_CONSOLE = [
+    (r"Failed to load resource: the server responded with a status of 404.*(favicon|/api/translations|"
+     r"/lab/api/listings|/api/contents/.*checkpoints)",
+     "JupyterLab probes optional endpoints and icons; a 404 there changes nothing on the page"),
+    (r"ERR_(NETWORK_ACCESS_DENIED|NAME_NOT_RESOLVED|INTERNET_DISCONNECTED|CONNECTION_REFUSED).*https?://(?!127\.0\.0\.1)",
+     "a request to the internet, which this machine does not reach (fonts, news feed)"),
+]
+
+STDERR = 'application/vnd.jupyter.stderr'
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", re.M)
+
+
+class NotebookProblem(AssertionError):
+    """The notebook failed in the browser; the message says where and why."""
+
+
+@dataclass
+class Result:
+    """What one notebook did in the browser (the test prints it and asserts on it)."""
+
+    name: str
+    run_seconds: float = 0.0
+    control: str = ""
+    control_cell: int = -1
+    value_before: str = ""
+    value_after: str = ""
+    changed_pixels: int = 0
+    total_pixels: int = 0
+    redraw_seconds: float = 0.0
+    before_png: bytes = b""
+    after_png: bytes = b""
+    stderr_notes: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+
+def is_benign(text: str) -> bool:
+    return any(re.search(rx, text) for rx, _why in BENIGN_CONSOLE)
+
+
+def code_cells(path: Path) -> list[str]:
+    """Sources of the notebook's code cells, in order (what the page should show as code cells)."""
+    cells = json.loads(Path(path).read_text())["cells"]
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c["cell_type"] == "code"]
+
+
+def n_cells(path: Path) -> int:
+    return len(json.loads(Path(path).read_text())["cells"])
+
+
+class ConsoleWatch:
+    """Collects console errors and uncaught page errors, minus the benign ones."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.ignored: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+    def _console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        text = f"{msg.text} ({msg.location.get('url', '')})" if msg.location else msg.text
+        (self.ignored if is_benign(text) else self.errors).append(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------------
+
+def open_notebook(page, url: str, path: Path, timeout: float) -> None:
+    """Load JupyterLab with the notebook and wait until all its cells are shown and the kernel is idle."""
+    page.goto(url, timeout=timeout * 1000)
+    expected = n_cells(path)
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
+            arg=expected, timeout=timeout * 1000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout * 1000)
+    except Exception as exc:
+        shown = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").count()
+        raise NotebookProblem(f"{path.name}: JupyterLab did not show the notebook with an idle kernel within "
+                              f"{timeout:.0f} s ({shown} of {expected} cells shown): {exc}") from None
+
+
+def menu(page, top: str, item: str) -> None:
+    """Open a menu of the menu bar and click one of its items once it is enabled."""
+    page.get_by_role("menuitem", name=top, exact=True).click()
+    entry = page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)").filter(
+        has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")))
+    entry.first.click()
+
+
+def fail_on_dialog(page, path: Path) -> None:
+    """A modal dialog (a dead kernel, a missing kernel) blocks every click: report its text."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        raise NotebookProblem(f"{path.name}: JupyterLab shows a dialog: {dialog.first.inner_text()!r}")
+
+
+def prompts(page) -> list[str]:
+    return page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+
+
+def run_all(page, path: Path, timeout: float) -> float:
+    """Clear stored outputs, Run > Run All Cells, wait for the last cell; returns the seconds taken.
+
+    Stored outputs are cleared first so that nothing checked later comes from the file: every
+    figure, control and error on the page afterwards was made by this run.
+    """
+    sources = code_cells(path)
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
+                           ".every(p => !/\\d/.test(p.textContent))", timeout=30_000)
+    todo = [i for i, s in enumerate(sources) if s.strip()]
+    start = time.monotonic()
+    for _attempt in range(3):
+        # A click that lands while JupyterLab is still wiring the kernel is lost: every cell
+        # then stays "[ ]". Seen under load; clicking again is safe since nothing was queued.
+        menu(page, "Run", "Run All Cells")
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]"
+                                   ".some(p => /[*\\d]/.test(p.textContent))", timeout=15_000)
+            break
+        except Exception:
+            fail_on_dialog(page, path)
+            page.keyboard.press("Escape")
+    else:
+        raise NotebookProblem(f"{path.name}: Run > Run All Cells started no cell (three clicks)")
+    while True:
+        shown = [p.strip() for p in prompts(page)]
+        if len(shown) != len(sources):
+            raise NotebookProblem(f"{path.name}: the page shows {len(shown)} code cells, the file has {len(sources)}")
+        fail_on_dialog(page, path)
+        running = [i for i in todo if "*" in shown[i]]
+        done = all(re.search(r"\d", shown[i]) for i in todo)
+        if not running and (done or error_outputs(page)):
+            break
+        if time.monotonic() - start > timeout:
+            where = running[0] if running else next(i for i in todo if not re.search(r"\d", shown[i]))
+            first = sources[where].strip().splitlines()[0][:80]
+            raise NotebookProblem(f"{path.name}: Run All Cells did not finish within {timeout:.0f} s; "
+                                  f"code cell {where} ({first!r}) is {'still running' if running else 'not run'}")
+        time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    errors = error_outputs(page)
+    if errors:
+        cell, text = errors[0]
+        raise NotebookProblem(f"{path.name}: code cell {cell} shows an error in the browser:\n{text[-1500:]}")
+    not_run = [i for i in todo if not re.search(r"\d", shown[i])]
+    if not_run:
+        raise NotebookProblem(f"{path.name}: code cells {not_run} were not run")
+    return elapsed
+
+
+def _outputs(page) -> list[dict]:
+    """Every output on the page: its code cell's index, mime type and text."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].flatMap((cell, i) =>
+               [...cell.querySelectorAll('.jp-OutputArea-output')].map(o =>
+                   ({cell: i, mime: o.dataset.mimeType || '', text: o.innerText})))""")
+
+
+def error_outputs(page) -> list[tuple[int, str]]:
+    """(cell, text) of each error shown in an output: tracebacks, and widgets that failed to render."""
+    found = []
+    for o in _outputs(page):
+        if o["mime"] == STDERR and ERROR_TEXT.search(o["text"]):
+            found.append((o["cell"], o["text"]))
+        elif "Error displaying widget" in o["text"] or "Error rendering" in o["text"]:
+            found.append((o["cell"], o["text"]))
+    return found
+
+
+def stderr_notes(page) -> list[str]:
+    """Other stderr output (warnings): reported, not failed, since strict nbval already rejects them."""
+    return [f"cell {o['cell']}: {o['text'][:200]}" for o in _outputs(page)
+            if o["mime"] == STDERR and not ERROR_TEXT.search(o["text"])]
+
+
+# Controls a user can change from the keyboard, in order of preference within one output.
+CONTROLS = ".widget-slider .noUi-handle, .widget-dropdown select, .widget-checkbox input, .widget-toggle-buttons"
+
+
+def find_control(page, path: Path) -> tuple[int, str]:
+    """Tag the first control displayed together with an ipympl figure; returns (cell, kind).
+
+    The control gets ``data-e2e="control"`` and the figure's canvas ``data-e2e="figure"``.
+    """
+    found = page.evaluate(
+        """sel => {
+            const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+            let loose = null, figureOnly = null;
+            for (const [i, cell] of cells.entries()) {
+                for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
+                    const fig = out.querySelector('.jupyter-matplotlib-canvas-div');
+                    const ctl = out.querySelector(sel);
+                    if (fig && ctl) {
+                        fig.setAttribute('data-e2e', 'figure');
+                        ctl.setAttribute('data-e2e', 'control');
+                        const box = ctl.closest('.widget-slider, .widget-dropdown, .widget-checkbox, .widget-toggle-buttons');
+                        const label = box && box.querySelector('.widget-label');
+                        const kind = box ? box.className.match(/widget-(slider|dropdown|checkbox|toggle-buttons)/)[1] : 'control';
+                        return {cell: i, kind,
+                                label: label ? label.innerText : ''};
+                    }
+                    if (ctl && loose === null) loose = i;
+                    if (fig && figureOnly === null) figureOnly = i;
+                }
+            }
+            return {loose, figureOnly};
+        }""", CONTROLS)
+    if "cell" in found:
+        return found["cell"], f"{found['kind']} {found['label']!r}".strip()
+    if found["loose"] is not None:
+        raise NotebookProblem(
+            f"{path.name}: code cell {found['loose']} shows a control but no ipympl figure in the same output, so "
+            "its effect cannot be checked; display the control with its figure (mbp_teach.panel.Panel.widget())")
+    hint = (f" (code cell {found['figureOnly']} shows an ipympl figure without controls)"
+            if found["figureOnly"] is not None else " and no ipympl figure (is `%matplotlib widget` the first line?)")
+    raise NotebookProblem(f"{path.name}: no live control found: no ipywidgets slider, dropdown, checkbox or "
+                          f"toggle buttons in any output{hint}. Every lesson needs one (mbp_teach.panel.Panel).")
+
+
+def figure_png(page) -> bytes:
+    return page.locator("[data-e2e='figure']").screenshot(animations="disabled")
+
+
+def settle(page, timeout: float, differ_from: bytes | None = None) -> tuple[bytes, float]:
+    """Screenshot the figure until it stops changing (and, if given, differs from ``differ_from``).
+
+    Returns the settled screenshot and the seconds it took. On timeout returns the last one;
+    the caller decides whether that is a failure.
+    """
+    start = time.monotonic()
+    last = figure_png(page)
+    while time.monotonic() - start < timeout:
+        time.sleep(0.4)
+        now = figure_png(page)
+        if now == last and (differ_from is None or now != differ_from):
+            return now, time.monotonic() - start
+        last = now
+    return last, time.monotonic() - start
+
+
+def control_value(page) -> str:
+    return page.evaluate(
+        """() => { const c = document.querySelector("[data-e2e='control']");
+                   if (c.classList.contains('noUi-handle')) return c.getAttribute('aria-valuetext') || c.getAttribute('aria-valuenow');
+                   if (c.tagName === 'SELECT') return c.value;
+                   if (c.tagName === 'INPUT') return String(c.checked);
+                   const on = c.querySelector('.mod-active'); return on ? on.innerText : ''; }""")
+
+
+def change_control(page) -> None:
+    """Change the tagged control with the keyboard (a button click for toggle buttons)."""
+    ctl = page.locator("[data-e2e='control']")
+    ctl.scroll_into_view_if_needed()
+    cls = ctl.get_attribute("class") or ""
+    tag = ctl.evaluate("c => c.tagName")
+    if "noUi-handle" in cls:
+        ctl.focus()
+        at_max = ctl.get_attribute("aria-valuenow") == ctl.get_attribute("aria-valuemax")
+        # PageUp/PageDown move several steps: enough to change any figure visibly.
+        page.keyboard.press("PageDown" if at_max else "PageUp")
+    elif tag == "SELECT":
+        ctl.focus()
+        n = ctl.evaluate("s => s.options.length")
+        page.keyboard.press("ArrowUp" if ctl.evaluate("s => s.selectedIndex") == n - 1 else "ArrowDown")
+    elif tag == "INPUT":
+        ctl.focus()
+        page.keyboard.press("Space")
+    else:
+        page.locator("[data-e2e='control'] button:not(.mod-active)").first.click()
+
+
+def log_console_errors(page) -> list[str]:
+    """Errors from widget callbacks: JupyterLab routes them to the log console, not to a cell."""
+    panel = page.locator(".jp-LogConsolePanel")
+    if panel.count() == 0:
+        return []
+    text = panel.inner_text()
+    return [text[-1500:]] if ERROR_TEXT.search(text) else []
+
+
+def check_notebook(page, url: str, path: Path, *, run_timeout: float, redraw_timeout: float = 60.0) -> Result:
+    """The whole check for one notebook; raises ``NotebookProblem`` with a clear message on failure."""
+    result = Result(path.name)
+    watch = ConsoleWatch(page)
+    open_notebook(page, url, path, timeout=120)
+    result.run_seconds = run_all(page, path, timeout=run_timeout)
+    result.stderr_notes = stderr_notes(page)
+    result.control_cell, result.control = find_control(page, path)
+    # Widget callbacks that raise print to the log console; open it so its text is on the page.
+    menu(page, "View", "Show Log Console")
+    page.locator("[data-e2e='figure']").scroll_into_view_if_needed()
+    result.before_png, _ = settle(page, timeout=redraw_timeout)
+    result.value_before = control_value(page)
+    change_control(page)
+    result.value_after = control_value(page)
+    if result.value_after == result.value_before:
+        raise NotebookProblem(f"{path.name}: the {result.control} in code cell {result.control_cell} did not move "
+                              f"under the keyboard (value stays {result.value_before!r})")
+    result.after_png, result.redraw_seconds = settle(page, timeout=redraw_timeout, differ_from=result.before_png)
+    result.changed_pixels, result.total_pixels = pixel_change(result.before_png, result.after_png)
+    problems = [f"code cell {c}: {t[-1500:]}" for c, t in error_outputs(page)] + log_console_errors(page)
+    if problems:
+        raise NotebookProblem(f"{path.name}: after changing the {result.control} (code cell {result.control_cell}) "
+                              "an error appeared:\n" + "\n".join(problems))
+    if result.changed_pixels == 0:
+        raise NotebookProblem(
+            f"{path.name}: the figure in code cell {result.control_cell} did not change within {redraw_timeout:.0f} s "
+            f"after the {result.control} went from {result.value_before} to {result.value_after} "
+            "(a dead callback, or a figure that is never redrawn: draw_idle?)")
+    result.console_errors = watch.errors
+    if watch.errors:
+        raise NotebookProblem(f"{path.name}: the browser console shows errors:\n" + "\n".join(watch.errors[:10]))
+    return result
+
+
+def pixel_change(before: bytes, after: bytes) -> tuple[int, int]:
+    """(number of pixels that differ, number of pixels) between two PNG screenshots."""
+    from PIL import Image, ImageChops
+
+    a = Image.open(io.BytesIO(before)).convert("RGB")
+    b = Image.open(io.BytesIO(after)).convert("RGB")
+    total = a.size[0] * a.size[1]
+    if a.size != b.size:
+        return total, total
+    diff = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v else 0)
+    return int(diff.histogram()[255]), total
