@@ -4,12 +4,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+E2E_STAMP := $(VENV)/.installed-e2e
+CHROMIUM ?= /usr/bin/chromium
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test unit nbval notebooks student figures site clean
+.PHONY: setup lab test unit nbval notebooks student figures site e2e clean
 
 setup: $(STAMP)
 
@@ -48,6 +50,16 @@ figures: $(STAMP)
 # A static HTML site of the executed notebooks (no kernel needed), built offline.
 site: $(STAMP)
 	$(PY) -m mbp_teach.site build/site
+
+# Browser tests (optional for learners): every notebook opened in JupyterLab in headless
+# Chromium, all cells run, one control changed from the keyboard, its figure compared.
+$(E2E_STAMP): requirements-e2e.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-e2e.txt
+	@touch $(E2E_STAMP)
+
+e2e: $(E2E_STAMP)
+	@test -x $(CHROMIUM) || { echo "make e2e needs Chromium at $(CHROMIUM): apt-get install -y chromium chromium-driver (or CHROMIUM=/path/to/chromium)" >&2; exit 1; }
+	MBP_TEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
