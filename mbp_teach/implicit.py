@@ -237,6 +237,8 @@ def ift_vjp(residual: Callable, y: torch.Tensor, xs: Sequence[torch.Tensor], aux
         if J.shape[-1] != J.shape[-2] or J.shape[-1] != y.shape[-1]:
             raise ValueError(f"{name}: the residual must be square, dF/dy has shape {tuple(J.shape[1:])}")
         u, _ = checked_solve_transposed(J, v, pol, name)  # u = J^-T v (zero for flagged problems)
+        if hasattr(residual, "vjp_x"):  # closed form supplied with the residual
+            return tuple(-g for g in residual.vjp_x(y.detach(), u, *xs, *aux))
         _, pull = vjp(lambda *x: residual(y.detach(), *x, *aux), *xs)
         return tuple(-g for g in pull(u))
 

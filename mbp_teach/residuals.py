@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import torch
 
-from .solvers.epipolar import epipolar_residuals, epipolar_rows
+from .solvers.epipolar import epipolar_residuals, epipolar_rows, homogeneous
 from .solvers.fundamental import hartley_normalisation, weighted_moment
 from .solvers.rotation import cross_covariance, weighted_centroid
 
@@ -171,17 +171,30 @@ def essential_jacobian(e: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, fram
     E = e.unflatten(-1, (3, 3))
     rows = E.unsqueeze(-3)[..., [1, 2, 0], :], E.unsqueeze(-3)[..., [2, 0, 1], :]
     cof = torch.linalg.cross(rows[0], rows[1]).squeeze(-3)
-    Et = E.transpose(-1, -2)
-    EtE, EEt = (Et @ E).unsqueeze(-3), (E @ Et).unsqueeze(-3)
-    Ek = E.unsqueeze(-3)
-    N = frame
-    grad_T = (2.0 * (N @ EtE + Ek @ N.transpose(-1, -2) @ Ek + EEt @ N)
-              - 2.0 * (N * Ek).sum((-1, -2), keepdim=True) * Ek
-              - EEt.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None] * N)
+    EtE = torch.einsum("...ji,...jk->...ik", E, E)
+    EEt = torch.einsum("...ij,...kj->...ik", E, E)
+    N = frame  # (..., 2, 3, 3); einsum keeps the 3x3 products from broadcasting copies
+    grad_T = (2.0 * (torch.einsum("...nij,...jk->...nik", N, EtE)
+                     + torch.einsum("...ij,...nkj,...kl->...nil", E, N, E)
+                     + torch.einsum("...ij,...njk->...nik", EEt, N))
+              - 2.0 * torch.einsum("...nij,...ij->...n", N, E)[..., None, None] * E.unsqueeze(-3)
+              - EEt.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None, None] * N)
     return torch.cat([epipolar_rows(x1, x2), e.unsqueeze(-2), cof.flatten(-2).unsqueeze(-2), grad_T.flatten(-2)], -2)
 
 
-essential_residual.jacobian = essential_jacobian  # used by mbp_teach.implicit instead of torch.func
+def essential_vjp_x(e: torch.Tensor, u: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """u^T dF/d(x1, x2) of ``essential_residual`` in closed form: only the 5 epipolar rows depend on the
+    points, and d(x2h^T E x1h)/dx1 = (E^T x2h)_12, d/dx2 = (E x1h)_12."""
+    E = e.unflatten(-1, (3, 3))
+    a, b = homogeneous(x1), homogeneous(x2)
+    ue = u[..., :5].unsqueeze(-1)
+    return ue * (b @ E)[..., :2], ue * (a @ E.transpose(-1, -2))[..., :2]
+
+
+# Closed forms used by mbp_teach.implicit instead of torch.func (the five-point backward is hot).
+essential_residual.jacobian = essential_jacobian
+essential_residual.vjp_x = essential_vjp_x
 
 
 RESIDUALS = {

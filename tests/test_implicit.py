@@ -140,3 +140,15 @@ def test_non_square_residual_is_refused():
     out = implicit.implicit(lambda yy, cc: torch.cat([yy, yy[:, :1] * cc], -1), y, (c,))
     with pytest.raises(ValueError, match="square"):
         out.sum().backward()
+
+
+def test_closed_form_essential_vjp_equals_torch_func():
+    g = torch.Generator().manual_seed(1)
+    E = torch.randn(4, 3, 3, generator=g, dtype=torch.float64)
+    x1, x2 = torch.randn(2, 4, 5, 2, generator=g, dtype=torch.float64)
+    u = torch.randn(4, 9, generator=g, dtype=torch.float64)
+    frame = residuals.essential_frame(E)
+    closed = residuals.essential_vjp_x(E.flatten(-2), u, x1, x2, frame)
+    _, pull = torch.func.vjp(lambda a, b: residuals.essential_residual(E.flatten(-2), a, b, frame), x1, x2)
+    for c, f in zip(closed, pull(u)):
+        assert torch.allclose(c, f, atol=1e-12)
