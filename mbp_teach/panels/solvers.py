@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .. import data
 from ..panel import Panel, new_figure
@@ -58,6 +59,9 @@ class TwoViewPanel(Panel):
         self.ransac_lines = [ax.plot([], [], color="C0", lw=1.2)[0] for _ in range(self.lines)]
         ax.set_xlim(0, w)
         ax.set_ylim(h, 0)
+        # text dominates a redraw (about 1 ms per label): few ticks
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(3))
         ax.set_aspect("equal")
         ax.set_xlabel("u (pixels)")
         ax.set_ylabel("v (pixels)")
@@ -68,7 +72,7 @@ class TwoViewPanel(Panel):
         ax.set_xticks(range(3), ["8-pt all", "RANSAC 5-pt", "+ refit"], fontsize=8)
         ax.set_yscale("log")
         ax.set_ylim(FLOOR, 1e3)
-        plain_log_ticks(ax.yaxis)
+        plain_log_ticks(ax.yaxis, numticks=4)
         ax.set_ylabel("median epipolar error of inliers (px)")
         ax.set_title("", fontsize=9)
         self.fig.tight_layout()
@@ -117,6 +121,6 @@ class TwoViewPanel(Panel):
 
 
 def bench_cases():
-    """For ``python -m mbp_teach.bench widgets`` (registered by the lead in PANEL_MODULES)."""
+    """For ``python -m mbp_teach.bench widgets`` ."""
     return [("two-view RANSAC (solvers)", lambda: TwoViewPanel(),
              {"noise": [0.0, 1.0, 5.0], "outliers": [0.0, 0.4, 0.8], "iterations": [20, 200]})]
