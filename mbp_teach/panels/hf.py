@@ -19,7 +19,7 @@ from ..panel import Panel, new_figure
 
 
 class RosenbrockHF(Panel):
-    def __init__(self, damping: float = 1.0, max_cg: int = 2, steps: int = 100):
+    def __init__(self, damping: float = 1.0, max_cg: int = 2, steps: int = 60):
         super().__init__()
         self.steps = steps
         self.controls = {
@@ -43,12 +43,16 @@ class RosenbrockHF(Panel):
         self.ax.legend(loc="lower right", fontsize=8)
         self.fig.tight_layout()
         self.result: torch.Tensor | None = None
+        self._cache: dict[tuple[float, int], torch.Tensor] = {}  # slider positions already visited
         self.update()
 
     def _update(self, damping: float, max_cg: int) -> str:
         if not (damping > 0 and np.isfinite(damping)):
             raise ValueError(f"damping: must be positive and finite, got {damping}")
-        path = hf_path(rosenbrock_objective(), damping, int(max_cg), self.steps)
+        key = (float(damping), int(max_cg))
+        if key not in self._cache:
+            self._cache[key] = hf_path(rosenbrock_objective(), damping, int(max_cg), self.steps)
+        path = self._cache[key]
         self.result = path
         p = path.numpy()
         self.path.set_data(p[:, 0], p[:, 1])
