@@ -13,7 +13,10 @@ so for a loss with gradient v = dL/dy the backward pass needs one linear solve p
 and never looks at how the solver found y (SVD, eigenvalues, Gauss-Jordan...). Here dF/dy is
 built for the whole batch from n vector-Jacobian products (``torch.func.vjp`` under ``vmap``,
 i.e. a batched ``jacrev``), u^T dF/dx is one more vector-Jacobian product, and the solves are one
-batched LU factorisation: no Python loop over problems.
+batched LU factorisation: no Python loop over problems. A residual may carry closed forms,
+``residual.jacobian(y, *xs, *aux)`` and ``residual.vjp_x(y, u, *xs, *aux)``, used instead of
+torch.func; the five-point residual does (its backward is the hot one), and the tests check that
+they equal what torch.func computes.
 
 Each problem's dF/dy is checked: if it is singular, not finite, or its (estimated) 1-norm
 condition number exceeds ``cond_limit`` (default eps^-3/4: about 5e11 in float64, 2e5 in float32, where
@@ -45,8 +48,8 @@ from torch.func import vjp, vmap
 
 __all__ = [
     "BACKWARDS", "BackwardLog", "Policy", "SingularJacobianError", "SingularJacobianWarning", "checked_inverse",
-    "checked_solve_transposed",
-    "implicit", "policy", "straight_through",
+    "checked_solve_transposed", "ift_vjp", "implicit", "policy", "residual_jacobian", "solver_backwards",
+    "straight_through",
 ]
 
 
@@ -156,7 +159,7 @@ def checked_solve_transposed(J: torch.Tensor, v: torch.Tensor, pol: Policy, what
                              ) -> tuple[torch.Tensor, torch.Tensor]:
     """(u with J^T u = v, flags) for a batch (B, n, n), (B, n); flagged problems get u = 0.
 
-    One LU factorisation per problem; ||J^-1||_1 is estimated as LAPACK's gecon does (Hager's
+    One LU factorisation per problem; ||J^-1||_1 is estimated in the spirit of LAPACK's gecon (Hager's
     method: a solve with J, one with J^T, and one more with J), which costs three
     one-column solves instead of the n columns of an explicit inverse.
     """
