@@ -86,7 +86,7 @@ def _matrices(node: DeclarativeNode, y: torch.Tensor, xflat: torch.Tensor, shape
         nu = torch.linalg.solve(A @ A.T, A @ fY)  # least-squares multipliers: f_Y = nu^T A
 
         def lagrangian(yy, xx):
-            return f(yy, xx, *a) - nu @ h(yy, xx, *a)
+            return f(yy, xx, *a) - (nu * h(yy, xx, *a)).sum()  # not nu @ h: jacfwd(jacrev) of that breaks in float32 (torch 2.13)
 
         H = jacfwd(jacrev(lagrangian))(y1, xf)
         B = jacfwd(jacrev(lagrangian), argnums=1)(y1, xf)
