@@ -20,8 +20,9 @@ they equal what torch.func computes.
 
 Each problem's dF/dy is checked: if it is singular, not finite, or its (estimated) 1-norm
 condition number exceeds ``cond_limit`` (default eps^-3/4: about 5e11 in float64, 2e5 in float32, where
-the solve could lose more than three quarters of the digits), that problem is *flagged*: its
-gradient is set to zero (never NaN, never another problem's), a ``SingularJacobianWarning``
+the solve could lose more than three quarters of the digits), that problem is *flagged*: the
+gradient through its y is set to zero (never NaN, never another problem's; for the 8-point solver
+the explicit de-normalisation F = T2^T F_n T1 still passes its own, finite, part), a ``SingularJacobianWarning``
 naming the problems is issued, and the flags are recorded; or, if the caller chose
 ``on_singular="raise"``, a ``SingularJacobianError`` is raised. Choose with the ``policy``
 context manager around the forward call::

@@ -1,6 +1,7 @@
 """The declarative-node gradient: gradcheck for every solver, agreement with IFT, the formula's limits."""
 
 import dataclasses
+import warnings
 
 import pytest
 import torch
@@ -48,12 +49,23 @@ def test_attach_checks_shapes():
 
 
 @pytest.mark.parametrize("name", ["kabsch", "rigid_transform", "eight_point"])
-def test_float32_gradients_are_finite_and_close(name):
-    x64 = gp.inputs(name, 4, seed=5)
-    ref = torch.cat([t.flatten() for t in gp.reference(name, x64)])
+def test_float32_gradients_are_finite_and_close_unless_flagged(name):
+    """float32: eps^-3/4 = 1.6e5 is the condition limit; flagged problems get no gradient through the
+    implicit layer, the others are close to the float64 reference."""
+    B = 4
+    x64 = gp.inputs(name, B, seed=5)
+    ref = torch.cat([t.reshape(B, -1) for t in gp.reference(name, x64)], 1)
     f = gp.loss(name)
     for mode in ("ift", "ddn"):
         xs = tuple(t.float().requires_grad_(True) for t in x64)
-        g = torch.cat([t.flatten() for t in torch.autograd.grad(f(mode, *xs), xs)])
-        assert g.dtype == torch.float32 and torch.isfinite(g).all()
-        assert (g.double() - ref).norm() <= 1e-2 * ref.norm()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", implicit.SingularJacobianWarning)
+            with implicit.policy() as log:
+                value = f(mode, *xs)
+            g = torch.cat([t.reshape(B, -1) for t in torch.autograd.grad(value, xs)], 1)
+        flags = log.flags().reshape(-1, B).any(0)
+        assert g.dtype == torch.float32 and torch.isfinite(g).all() and int(flags.sum()) < B
+        if name != "eight_point":  # its explicit de-normalisation bypasses the implicit layer
+            assert (g[flags] == 0).all()
+        ok = ~flags
+        assert ((g[ok].double() - ref[ok]).norm(dim=1) <= 1e-2 * ref[ok].norm(dim=1)).all()
