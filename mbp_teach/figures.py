@@ -5,7 +5,10 @@ Each figure is drawn by the package and saved by the notebook that shows it
 executed on copies with the fixed seed: the committed notebooks are left alone, and the PNGs,
 saved without a timestamp, change only when the figure does. ``notebook_figures()`` lists what
 each notebook saves, read from its source; the tests check that the README shows only those.
-Benchmark plots (timings, so not deterministic) come from ``python -m mbp_teach.bench NAME``.
+
+Figures of measurements (benchmark timings, the long relative-pose experiment) cannot be
+byte-identical from run to run; ``--measured`` also re-runs the commands in ``MEASURED`` that
+draw them (several minutes). Browser screenshots under figures/screenshots/ come from ``make e2e``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAVE = re.compile(r"""save\s*=\s*["']([\w.-]+)["']""")
+SAVE = re.compile(r"""(?:save\s*=\s*|save_figure\([^,()]+,\s*)["']([\w.-]+)["']""")
+# figure file -> (command that draws it, module whose source names it)
+MEASURED: dict[str, tuple[list[str], str]] = {
+    "02_backward_time.png": (["-m", "mbp_teach.bench", "gradients"], "mbp_teach/bench/gradients.py"),
+    "hf_bench.png": (["-m", "mbp_teach.bench", "hf"], "mbp_teach/bench/hf.py"),
+    "03_relative_pose_full_training.png": (["-m", "mbp_teach.experiments", "relative_pose", "--full"],
+                                           "mbp_teach/experiments/relative_pose.py"),
+    "03_relative_pose_full_recall.png": (["-m", "mbp_teach.experiments", "relative_pose", "--full"],
+                                         "mbp_teach/experiments/relative_pose.py"),
+}
 
 
 def notebooks() -> list[Path]:
@@ -62,8 +74,16 @@ def regenerate(paths: list[Path] | None = None, progress: bool = True) -> list[P
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mbp_teach.figures", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="only these notebooks (default: all)")
+    parser.add_argument("--measured", action="store_true", help="also re-run the benchmarks and experiments in MEASURED")
     args = parser.parse_args(argv)
     written = regenerate([Path(p).resolve() for p in args.notebooks] or None)
+    if args.measured:
+        import subprocess
+
+        for cmd in dict.fromkeys(tuple(c) for c, _ in MEASURED.values()):
+            print("running python", " ".join(cmd), flush=True)
+            subprocess.run([sys.executable, *cmd], cwd=ROOT, check=True)
+        written += [ROOT / "figures" / name for name in MEASURED]
     missing = [p for p in written if not p.exists()]
     for p in written:
         print(f"{p.relative_to(ROOT)}{'  MISSING' if p in missing else ''}")

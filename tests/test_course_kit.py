@@ -23,7 +23,21 @@ def test_every_figure_the_readme_shows_exists_and_is_made_by_make_figures():
         assert path.exists(), f"README shows {rel}, which does not exist"
         if rel.startswith("figures/screenshots/"):
             continue  # written by `make e2e` (browser screenshots), see tests/e2e
-        assert path.name in made, f"README shows {rel}, which no notebook saves (make figures would not remake it)"
+        assert path.name in made or path.name in figures.MEASURED, \
+            f"README shows {rel}, which neither a notebook nor a measured command makes (make figures would not remake it)"
+
+
+def test_every_figure_file_is_made_by_a_notebook_or_a_named_measurement():
+    made = figures.notebook_figures()
+    for name, (cmd, source) in figures.MEASURED.items():
+        stem = name.rsplit(".", 1)[0]
+        text = (ROOT / source).read_text()
+        # names may be assembled (f"{name}_training"): the head and the last word must both appear
+        head, last = "_".join(stem.split("_")[:2]), stem.split("_")[-1]
+        assert head in text and last in text, f"{source} does not draw {name}"
+        assert cmd[0] == "-m" and (ROOT / (cmd[1].replace(".", "/"))).exists(), cmd
+    orphans = [p.name for p in (ROOT / "figures").glob("*.png") if p.name not in made and p.name not in figures.MEASURED]
+    assert not orphans, f"figures nobody regenerates: {orphans}"
 
 
 def test_saved_figures_are_byte_identical_when_redrawn(tmp_path, monkeypatch):
