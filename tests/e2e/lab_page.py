@@ -22,6 +22,11 @@ from pathlib import Path
 
 # Console messages that are not faults of a notebook. Each entry: (regex, why it is benign).
 BENIGN_CONSOLE = [
+    (r"Error setting state: Failed to execute 'drawImage' on 'CanvasRenderingContext2D': "
+     r"The HTMLImageElement provided is in the 'broken' state",
+     "ipympl redraws its offscreen image when a figure's size arrives before the figure's first picture "
+     "(seen once in three runs of notebook 04); the next picture replaces it, and blank_figures() fails "
+     "any figure that stays empty"),
     (r"Failed to load resource: the server responded with a status of 404.*(favicon|/api/translations|"
      r"/lab/api/listings|/api/contents/.*checkpoints)",
      "JupyterLab probes optional endpoints and icons; a 404 there changes nothing on the page"),
@@ -48,6 +53,7 @@ class Result:
     value_before: str = ""
     value_after: str = ""
     changed_pixels: int = 0
+    text_changed: bool = False
     total_pixels: int = 0
     redraw_seconds: float = 0.0
     before_png: bytes = b""
@@ -196,14 +202,36 @@ def error_outputs(page) -> list[tuple[int, str]]:
     return found
 
 
+def blank_figures(page) -> list[int]:
+    """Code cells with an ipympl figure whose canvas has not a single drawn pixel."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].flatMap((cell, i) =>
+               [...cell.querySelectorAll('.jupyter-matplotlib-canvas-div canvas:first-child')].filter(c => {
+                   if (!c.width || !c.height) return true;
+                   const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   for (let k = 3; k < px.length; k += 4) if (px[k] !== 0) return false;
+                   return true;
+               }).map(() => i))""")
+
+
+def wait_for_figures(page, path: Path, timeout: float) -> None:
+    """Every ipympl figure on the page shows a picture (an empty canvas is a figure that never arrived)."""
+    deadline = time.monotonic() + timeout
+    while blank := blank_figures(page):
+        if time.monotonic() > deadline:
+            raise NotebookProblem(f"{path.name}: the ipympl figure(s) in code cell(s) {sorted(set(blank))} stay blank "
+                                  f"{timeout:.0f} s after the run (is the jupyter-matplotlib extension working?)")
+        time.sleep(0.5)
+
+
 def stderr_notes(page) -> list[str]:
     """Other stderr output (warnings): reported, not failed, since strict nbval already rejects them."""
     return [f"cell {o['cell']}: {o['text'][:200]}" for o in _outputs(page)
             if o["mime"] == STDERR and not ERROR_TEXT.search(o["text"])]
 
 
-# Controls a user can change from the keyboard, in order of preference within one output.
-CONTROLS = ".widget-slider .noUi-handle, .widget-dropdown select, .widget-checkbox input, .widget-toggle-buttons"
+# Controls a user can change, in order of preference within one output (sliders first).
+CONTROLS = [".widget-slider .noUi-handle", ".widget-dropdown select", ".widget-checkbox input", ".widget-toggle-buttons"]
 
 
 def find_control(page, path: Path) -> tuple[int, str]:
@@ -218,7 +246,7 @@ def find_control(page, path: Path) -> tuple[int, str]:
             for (const [i, cell] of cells.entries()) {
                 for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
                     const fig = out.querySelector('.jupyter-matplotlib-canvas-div');
-                    const ctl = out.querySelector(sel);
+                    const ctl = sel.map(one => out.querySelector(one)).find(c => c) || null;
                     if (fig && ctl) {
                         fig.setAttribute('data-e2e', 'figure');
                         ctl.setAttribute('data-e2e', 'control');
@@ -250,18 +278,31 @@ def figure_png(page) -> bytes:
     return page.locator("[data-e2e='figure']").screenshot(animations="disabled")
 
 
-def settle(page, timeout: float, differ_from: bytes | None = None) -> tuple[bytes, float]:
-    """Screenshot the figure until it stops changing (and, if given, differs from ``differ_from``).
+def panel_text(page) -> str:
+    """Text shown next to the control (a panel's message line), without the controls' own readouts."""
+    return page.evaluate(
+        """() => { const out = document.querySelector("[data-e2e='figure']").closest('.jp-OutputArea-output').cloneNode(true);
+                   out.querySelectorAll('.widget-readout, .widget-label, .jupyter-matplotlib, select, button')
+                      .forEach(e => e.remove());
+                   return out.innerText.trim(); }""")
 
-    Returns the settled screenshot and the seconds it took. On timeout returns the last one;
-    the caller decides whether that is a failure.
+
+def kernel_idle(page) -> bool:
+    return page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+
+
+def settle(page, timeout: float, differ_from: tuple[bytes, str] | None = None) -> tuple[tuple[bytes, str], float]:
+    """Wait until figure and panel text stop changing with the kernel idle; returns them and the seconds.
+
+    With ``differ_from``, also wait until one of them differs from it. On timeout returns the
+    last state; the caller decides whether that is a failure.
     """
     start = time.monotonic()
-    last = figure_png(page)
+    last = (figure_png(page), panel_text(page))
     while time.monotonic() - start < timeout:
         time.sleep(0.4)
-        now = figure_png(page)
-        if now == last and (differ_from is None or now != differ_from):
+        now = (figure_png(page), panel_text(page))
+        if now == last and kernel_idle(page) and (differ_from is None or now != differ_from):
             return now, time.monotonic() - start
         last = now
     return last, time.monotonic() - start
@@ -276,26 +317,32 @@ def control_value(page) -> str:
                    const on = c.querySelector('.mod-active'); return on ? on.innerText : ''; }""")
 
 
-def change_control(page) -> None:
-    """Change the tagged control with the keyboard (a button click for toggle buttons)."""
+def change_control(page, far: bool = False) -> None:
+    """Change the tagged control as a user would: keys for sliders and checkboxes, a choice for lists.
+
+    ``far``: jump to the other end of the range (a slider's Home/End, the last or first option),
+    for a first move too small to show.
+    """
     ctl = page.locator("[data-e2e='control']")
     ctl.scroll_into_view_if_needed()
     cls = ctl.get_attribute("class") or ""
     tag = ctl.evaluate("c => c.tagName")
     if "noUi-handle" in cls:
         ctl.focus()
-        at_max = ctl.get_attribute("aria-valuenow") == ctl.get_attribute("aria-valuemax")
-        # PageUp/PageDown move several steps: enough to change any figure visibly.
-        page.keyboard.press("PageDown" if at_max else "PageUp")
+        at_max = float(ctl.get_attribute("aria-valuenow")) >= float(ctl.get_attribute("aria-valuemax"))
+        if far:
+            page.keyboard.press("Home" if at_max else "End")
+        else:  # PageUp/PageDown move several steps
+            page.keyboard.press("PageDown" if at_max else "PageUp")
     elif tag == "SELECT":
-        ctl.focus()
-        n = ctl.evaluate("s => s.options.length")
-        page.keyboard.press("ArrowUp" if ctl.evaluate("s => s.selectedIndex") == n - 1 else "ArrowDown")
+        n, i = ctl.evaluate("s => [s.options.length, s.selectedIndex]")
+        j = (0 if i == n - 1 else n - 1) if far else (i - 1 if i == n - 1 else i + 1)
+        ctl.select_option(index=j)  # what picking from the opened list does
     elif tag == "INPUT":
         ctl.focus()
         page.keyboard.press("Space")
     else:
-        page.locator("[data-e2e='control'] button:not(.mod-active)").first.click()
+        page.locator("[data-e2e='control'] button:not(.mod-active)").last.click()
 
 
 def log_console_errors(page) -> list[str]:
@@ -314,27 +361,36 @@ def check_notebook(page, url: str, path: Path, *, run_timeout: float, redraw_tim
     open_notebook(page, url, path, timeout=120)
     result.run_seconds = run_all(page, path, timeout=run_timeout)
     result.stderr_notes = stderr_notes(page)
+    wait_for_figures(page, path, timeout=redraw_timeout)
     result.control_cell, result.control = find_control(page, path)
+    where = f"the {result.control} in code cell {result.control_cell}"
     # Widget callbacks that raise print to the log console; open it so its text is on the page.
     menu(page, "View", "Show Log Console")
     page.locator("[data-e2e='figure']").scroll_into_view_if_needed()
-    result.before_png, _ = settle(page, timeout=redraw_timeout)
+    before, _ = settle(page, timeout=redraw_timeout)
     result.value_before = control_value(page)
-    change_control(page)
-    result.value_after = control_value(page)
-    if result.value_after == result.value_before:
-        raise NotebookProblem(f"{path.name}: the {result.control} in code cell {result.control_cell} did not move "
-                              f"under the keyboard (value stays {result.value_before!r})")
-    result.after_png, result.redraw_seconds = settle(page, timeout=redraw_timeout, differ_from=result.before_png)
-    result.changed_pixels, result.total_pixels = pixel_change(result.before_png, result.after_png)
-    problems = [f"code cell {c}: {t[-1500:]}" for c, t in error_outputs(page)] + log_console_errors(page)
-    if problems:
-        raise NotebookProblem(f"{path.name}: after changing the {result.control} (code cell {result.control_cell}) "
-                              "an error appeared:\n" + "\n".join(problems))
-    if result.changed_pixels == 0:
+    moves = []
+    for far in (False, True):
+        change_control(page, far=far)
+        value = control_value(page)
+        if value == (moves[-1] if moves else result.value_before):
+            raise NotebookProblem(f"{path.name}: {where} did not move under the keyboard (value stays {value!r})")
+        moves.append(value)
+        after, result.redraw_seconds = settle(page, timeout=redraw_timeout, differ_from=before)
+        problems = [f"code cell {c}: {t[-1500:]}" for c, t in error_outputs(page)] + log_console_errors(page)
+        if problems:
+            raise NotebookProblem(f"{path.name}: after {where} went from {result.value_before} to {value} "
+                                  "an error appeared:\n" + "\n".join(problems))
+        if after[0] != before[0]:
+            break  # the figure responded; a second, larger move is only for a first one too small to show
+    result.value_after = " then ".join(moves)
+    result.before_png, result.after_png = before[0], after[0]
+    result.changed_pixels, result.total_pixels = pixel_change(before[0], after[0])
+    result.text_changed = after[1] != before[1]
+    if result.changed_pixels == 0 and not result.text_changed:
         raise NotebookProblem(
-            f"{path.name}: the figure in code cell {result.control_cell} did not change within {redraw_timeout:.0f} s "
-            f"after the {result.control} went from {result.value_before} to {result.value_after} "
+            f"{path.name}: nothing shown changed within {redraw_timeout:.0f} s after {where} went from "
+            f"{result.value_before} to {result.value_after}: the figure did not change, nor the text "
             "(a dead callback, or a figure that is never redrawn: draw_idle?)")
     result.console_errors = watch.errors
     if watch.errors:

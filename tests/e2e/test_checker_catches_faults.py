@@ -55,7 +55,7 @@ def panel(callback: str) -> str:
 CASES = {
     "good": (notebook(HEAD, panel(CALLBACKS["good"])), None),
     "callback_raises": (notebook(HEAD, panel(CALLBACKS["raises"])), "planted fault in a slider callback"),
-    "figure_unchanged": (notebook(HEAD, panel(CALLBACKS["dead"])), "did not change"),
+    "figure_unchanged": (notebook(HEAD, panel(CALLBACKS["dead"])), "nothing shown changed"),
     "no_control": (notebook(HEAD, "display(fig.canvas)"), "no live control found"),
     "cell_raises": (notebook(HEAD, "1 / 0", panel(CALLBACKS["good"])), "ZeroDivisionError"),
 }
