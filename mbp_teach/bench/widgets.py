@@ -82,8 +82,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     import matplotlib
+    import torch
 
     matplotlib.use("Agg", force=True)
+    torch.set_num_threads(1)  # as in a notebook: nbk.setup() runs its kernel on one thread
     rows = []
     for name, factory, sweeps in cases(args.only):
         rows.extend(measure(name, factory, sweeps, repeats=args.repeats))
