@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed
 E2E_STAMP := $(VENV)/.installed-e2e
 CHROMIUM ?= /usr/bin/chromium
 LAB_ARGS ?=
+# Containers and cloud shells often run as root, which JupyterLab refuses without this flag.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
@@ -23,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Unit tests and every notebook under nbval's strict mode, in one pytest run.
 test: $(STAMP)
