@@ -55,5 +55,6 @@ def test_notebook_runs_and_its_control_redraws(page, lab, path):
             else "the figure did not change, the panel's text did")
     print(f"{path.name}: ran all cells in {result.run_seconds:.1f} s; {result.control} in code cell "
           f"{result.control_cell}: {result.value_before} -> {result.value_after}; {seen}, settled in "
-          f"{result.redraw_seconds:.1f} s" + "".join(f"\n  stderr {n}" for n in result.stderr_notes))
+          f"{result.redraw_seconds:.1f} s" + "".join(f"\n  stderr {n}" for n in result.stderr_notes)
+          + "".join(f"\n  benign console error ignored: {e[:160]}" for e in result.console_ignored))
     assert result.changed_pixels > 0 or result.text_changed
