@@ -83,14 +83,16 @@ def _weights(shape, seed: int = 12345) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-def per_problem_loss(name: str):
-    """``f(backward, *inputs) -> (...,)``, one value per problem (see the module docstring)."""
+def per_problem_loss(name: str, **solver_options):
+    """``f(backward, *inputs) -> (...,)``, one value per problem (see the module docstring).
+
+    ``solver_options`` go to the solver (e.g. ``null_space="gram_svd"`` for five_point)."""
     G, g3 = _weights((3, 3)), _weights(3, 7)
     solver = {"kabsch": sv.kabsch, "rigid_transform": sv.rigid_transform, "eight_point": sv.eight_point,
               "five_point": sv.five_point}[name]
 
     def f(backward, *x):
-        out = solver(*x, backward=backward)
+        out = solver(*x, backward=backward, **solver_options)
         Gd = G.to(x[0].dtype)
         if name == "kabsch":
             return (out * Gd).sum((-1, -2))

@@ -1,6 +1,6 @@
 """Backward time of autograd / IFT / DDN per solver and batch size, and failure shares.
 
-``python -m mbp_teach.bench gradients [--json] [--batches 1,4,...] [--problems 1000] [--threads 1]``
+``python -m mbp_teach.bench gradients [--json] [--batches 1,4,...] [--problems 1000] [--threads 1] [--clock cpu]``
 
 Timing: for each solver, method and batch size, the median over ``--repeats`` runs of
 ``loss.backward()`` alone (the forward, identical for every method, is not timed; the IFT and
@@ -10,7 +10,14 @@ Failures: over ``--problems`` random problems and as many near-degenerate ones
 F, nearly pure rotations for E), the share of problems whose gradient has a non-finite entry,
 the share the IFT/DDN backward flagged (zero gradient + warning; for five_point, a share of
 the valid solutions), and the share whose gradient
-differs from IFT's by more than 1e-6 relative. Timings on a shared CPU vary; say so when quoting.
+differs from IFT's by more than 1e-6 relative (and the share whose gradient is exactly zero).
+Timings on a shared CPU vary; say so when quoting. ``--clock cpu`` measures this process's CPU
+time instead of wall time: with one thread it hardly changes when other jobs load the machine.
+
+five_point also gets the paper-style autograd baselines (``BASELINES``): autograd with the null
+space taken from an SVD instead of the QR + projector (``essential.null_space_basis``):
+"autograd (svd null space)", the 5x9 epipolar matrix with full_matrices=True, and
+"autograd (gram svd null space)", the 9x9 Gram matrix A^T A as in nabla-RANSAC / kornia.
 """
 
 from __future__ import annotations
@@ -26,7 +33,24 @@ from .. import gradient_problems as gp
 from .. import implicit
 
 METHODS = ("autograd", "ift", "ddn")
+# label -> (backward, null_space) of five_point's paper-style autograd baselines
+BASELINES = {"autograd (svd null space)": ("autograd", "svd"),
+             "autograd (gram svd null space)": ("autograd", "gram_svd")}
 FIGURE = "02_backward_time"
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def methods(name: str) -> tuple[str, ...]:
+    """The methods benchmarked for solver ``name``: METHODS, and BASELINES for five_point."""
+    return METHODS + (tuple(BASELINES) if name == "five_point" else ())
+
+
+def _backward(method: str) -> tuple[str, dict]:
+    """(backward mode, extra solver options) of a method label."""
+    if method in BASELINES:
+        backward, null_space = BASELINES[method]
+        return backward, {"null_space": null_space}
+    return method, {}
 
 
 def add_arguments(parser) -> None:
@@ -37,71 +61,83 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steadier on a shared CPU)")
     parser.add_argument("--solvers", default=",".join(gp.SOLVERS), help="comma-separated solver names")
     parser.add_argument("--max-ddn-batch", type=int, default=4096, help="skip DDN above this batch size")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (steadier when other jobs share the CPU)")
     parser.add_argument("--no-plot", action="store_true", help="do not write figures/02_backward_time.png")
 
 
-def _gradients(name: str, method: str, x: tuple[torch.Tensor, ...]):
+def _gradients(name: str, method: str, x: tuple[torch.Tensor, ...], clock: str = "wall"):
     """(per-problem flat gradient (B, m), backward seconds, flags of the IFT/DDN backward)."""
     xs = tuple(t.detach().clone().requires_grad_(True) for t in x)
-    each = gp.per_problem_loss(name)
+    backward, options = _backward(method)
+    each = gp.per_problem_loss(name, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", implicit.SingularJacobianWarning)
         with implicit.policy("warn") as log:
-            value = each(method, *xs).sum()
-        start = time.perf_counter()
+            value = each(backward, *xs).sum()
+        now = CLOCKS[clock]
+        start = now()
         value.backward()
-        seconds = time.perf_counter() - start
+        seconds = now() - start
     B = x[0].shape[0]
     g = torch.cat([(t.grad if t.grad is not None else torch.zeros_like(t)).reshape(B, -1) for t in xs], 1)
     return g, seconds, log.flags()  # flags: per problem; for five_point per valid solution
 
 
-def time_backward(name: str, method: str, batch: int, repeats: int, seed: int = 0) -> float:
+def time_backward(name: str, method: str, batch: int, repeats: int, seed: int = 0, clock: str = "wall") -> float:
     x = gp.inputs(name, batch, seed=seed)
     _gradients(name, method, x)  # warm-up (first calls of torch.func build their machinery)
-    return statistics.median(_gradients(name, method, x)[1] for _ in range(repeats))
+    return statistics.median(_gradients(name, method, x, clock)[1] for _ in range(repeats))
 
 
 def failure_shares(name: str, problems: int, seed: int = 1) -> dict[str, dict[str, dict[str, float]]]:
-    """{set: {method: {nonfinite, flagged, differs_from_ift}}} for random and near-degenerate sets."""
+    """{set: {method: {nonfinite, zero, flagged, differs_from_ift}}} for random and near-degenerate sets."""
     sets = {"random": gp.inputs(name, problems, seed=seed)}
     if name in ("kabsch", "rigid_transform"):
         sets["near-degenerate"] = gp.inputs(name, problems, seed=seed, gap=gp.log_gaps(problems, seed, 1e-16, 1e-2))
     else:
         chunks = [gp.inputs(name, problems // 10, seed=seed + k, gap=10.0 ** (-12 + k)) for k in range(10)]
         sets["near-degenerate"] = tuple(torch.cat(parts) for parts in zip(*chunks))
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for label, x in sets.items():
-        grads, rows = {}, {}
-        for method in METHODS:
-            g, _, flags = _gradients(name, method, x)
-            grads[method] = g
-            rows[method] = {"nonfinite": float((~torch.isfinite(g)).any(1).double().mean()),
-                            "flagged": float(flags.double().mean()) if method != "autograd" and flags.numel() else 0.0}
-        ref = grads["ift"]
-        for method in METHODS:
-            diff = (grads[method] - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-300)
-            rows[method]["differs_from_ift"] = float((~(diff <= 1e-6)).double().mean())
-        out[label] = rows
-    return out
+    return {label: shares_on(name, x) for label, x in sets.items()}
 
 
-def plot(times: dict, path_name: str = FIGURE):
+def shares_on(name: str, x: tuple[torch.Tensor, ...], off: float = 1e-6) -> dict[str, dict[str, float]]:
+    """{method: {nonfinite, zero, flagged, differs_from_ift}} over the problems ``x`` of solver ``name``:
+    shares of problems whose gradient has a non-finite entry, is exactly zero, was flagged by the
+    IFT/DDN backward, or differs from the IFT gradient by more than ``off`` relative."""
+    grads, rows = {}, {}
+    for method in methods(name):
+        g, _, flags = _gradients(name, method, x)
+        grads[method] = g
+        rows[method] = {"nonfinite": float((~torch.isfinite(g)).any(1).double().mean()),
+                        "zero": float((g == 0).all(1).double().mean()),
+                        "flagged": float(flags.double().mean()) if method in ("ift", "ddn") and flags.numel() else 0.0}
+    ref = grads["ift"]
+    for method in methods(name):
+        diff = (grads[method] - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-300)
+        rows[method]["differs_from_ift"] = float((~(diff <= off)).double().mean())
+    return rows
+
+
+def plot(times: dict, path_name: str = FIGURE, clock: str = "wall"):
     from ..notebook import save_figure
     from ..panel import new_figure
 
     names = list(times)
     fig, axes = new_figure(1, len(names), figsize=(3.3 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names):
-        for k, method in enumerate(METHODS):
+        for k, method in enumerate(methods(name)):
             pts = sorted((int(b), t) for b, t in times[name].get(method, {}).items())
             if pts:
-                ax.loglog([p[0] for p in pts], [1e3 * p[1] for p in pts], "o-", color=f"C{k}", label=method, ms=3)
+                ax.loglog([p[0] for p in pts], [1e3 * p[1] for p in pts], "o-" if k < 3 else "s--", color=f"C{k}",
+                          label=method, ms=3)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("batch size (problems)")
         ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("backward time (ms)")
+    axes[0][0].set_ylabel("backward CPU time (ms)" if clock == "cpu" else "backward time (ms)")
     axes[0][0].legend(fontsize=8)
+    if "five_point" in names and len(names) > 1:  # the only panel with the SVD baselines
+        axes[0][names.index("five_point")].legend(fontsize=6)
     fig.tight_layout()
     if path_name:
         save_figure(fig, path_name)
@@ -116,22 +152,24 @@ def run(args) -> int:
     times: dict[str, dict[str, dict[int, float]]] = {}
     for name in solvers:
         times[name] = {}
-        for method in METHODS:
+        for method in methods(name):
             times[name][method] = {}
             for b in batches:
                 if method == "ddn" and b > args.max_ddn_batch:
                     continue
-                times[name][method][b] = time_backward(name, method, b, args.repeats)
+                times[name][method][b] = time_backward(name, method, b, args.repeats, clock=args.clock)
                 if not args.json:
-                    print(f"{name:<16} {method:<9} batch {b:>5}: {1e3 * times[name][method][b]:10.2f} ms", flush=True)
+                    print(f"{name:<16} {method:<30} batch {b:>5}: {1e3 * times[name][method][b]:10.2f} ms", flush=True)
     shares = {name: failure_shares(name, args.problems) for name in solvers} if args.problems > 0 else {}
     if not args.no_plot:
-        plot(times)
-    result = {"threads": args.threads, "torch": torch.__version__, "backward_seconds": times, "failures": shares}
+        plot(times, clock=args.clock)
+    result = {"threads": args.threads, "torch": torch.__version__, "clock": args.clock, "backward_seconds": times,
+              "failures": shares}
     if "five_point" in times:
         ft = times["five_point"]
         result["five_point_speedup"] = {
             str(b): {"autograd/ift": ft["autograd"][b] / ft["ift"][b],
+                     **{f"{m}/ift": ft[m][b] / ft["ift"][b] for m in BASELINES},
                      **({"ddn/ift": ft["ddn"][b] / ft["ift"][b]} if b in ft["ddn"] else {})}
             for b in batches if b in ft["ift"]}
     if args.json:
@@ -140,9 +178,9 @@ def run(args) -> int:
     for name, sets in shares.items():
         for label, rows in sets.items():
             for method, r in rows.items():
-                print(f"{name:<16} {label:<16} {method:<9} non-finite {100 * r['nonfinite']:5.1f} %  "
-                      f"flagged {100 * r['flagged']:5.1f} %  differs from IFT {100 * r['differs_from_ift']:5.1f} %")
+                print(f"{name:<16} {label:<16} {method:<30} non-finite {100 * r['nonfinite']:5.1f} %  "
+                      f"zero {100 * r['zero']:5.1f} %  flagged {100 * r['flagged']:5.1f} %  "
+                      f"differs from IFT {100 * r['differs_from_ift']:5.1f} %")
     for b, r in result.get("five_point_speedup", {}).items():
-        print(f"five_point batch {b:>5}: autograd/ift = {r['autograd/ift']:.2f}x"
-              + (f", ddn/ift = {r['ddn/ift']:.2f}x" if "ddn/ift" in r else ""))
+        print(f"five_point batch {b:>5}: " + ", ".join(f"{k} = {v:.2f}x" for k, v in r.items()))
     return 0

@@ -25,7 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--full", action="store_true", help="the larger configuration (10 seeds, 200 points)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per backward (default 10 full, 2 small)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per run")
-    parser.add_argument("--backwards", default="autograd,ift,ddn", help="comma-separated backward modes")
+    parser.add_argument("--backwards", default="autograd,ift,ddn,autograd/gram_svd,autograd/svd",
+                        help="comma-separated methods: backward modes, optionally /null_space (the paper-style "
+                             "autograd baselines autograd/gram_svd and autograd/svd)")
 
 
 def run(args) -> int:

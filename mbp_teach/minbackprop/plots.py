@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..panel import new_figure
+from .report import method_label
 from .toys import WeightHistory
 
 STYLES = ("-", "--", ":")
@@ -43,7 +44,7 @@ def training_figure(result: dict):
         for j, c in enumerate(curves):
             arr[j, : len(c)] = c
         k = np.arange(n)
-        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=STYLES[i % 3], label=b)
+        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=STYLES[i % 3], label=method_label(b))
         ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=f"C{i}", alpha=0.12)
     ax.set_xlabel("training step")
     ax.set_ylabel("mean hypothesis error 1 - <E, E_true>^2")
@@ -66,7 +67,7 @@ def accuracy_figure(result: dict):
         stable = [r for r in result["runs"] if r["backward"] == b and r["failed_at"] is None]
         if stable:
             ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=f"C{i}",
-                    ls=STYLES[i % 3], lw=1.5, label=f"learned, {b}")
+                    ls=STYLES[i % 3], lw=1.5, label=f"learned, {method_label(b)}")
     ax.plot(grid, recall(result["baseline"]["pose"]), color="k", lw=1.5, label="uniform sampling")
     ax.set_xlabel("pose error threshold (degrees)")
     ax.set_ylabel("share of pairs below threshold")

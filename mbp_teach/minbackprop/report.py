@@ -17,25 +17,36 @@ from .train import summarise
 METRICS = ("rotation_median", "translation_median", "auc5", "auc10", "auc20")
 
 
+def method_label(method: str) -> str:
+    """"autograd/gram_svd" -> "autograd (gram svd null space)"; plain backward modes unchanged."""
+    backward, _, null_space = method.partition("/")
+    return f"{backward} ({null_space.replace('_', ' ')} null space)" if null_space else backward
+
+
 def rows(result: dict) -> list[dict]:
     """One dict per backward (in the order trained) and a final one for the baseline."""
     out = []
     for b in dict.fromkeys(r["backward"] for r in result["runs"]):
         runs = [r for r in result["runs"] if r["backward"] == b]
         stable = [r for r in runs if r["failed_at"] is None]
-        row = {"method": f"learned, {b}", "backward": b, "stable": len(stable), "runs": len(runs),
-               "backward_ms": 1e3 * statistics.median(t for r in runs for t in r["backward_seconds"]),
-               "solver_ms": 1e3 * statistics.median(t for r in runs for t in r["solver_seconds"]),
+        row = {"method": f"learned, {method_label(b)}", "backward": b, "stable": len(stable), "runs": len(runs),
+               "backward_ms": _median_ms([t for r in runs for t in r["backward_seconds"]]),
+               "solver_ms": _median_ms([t for r in runs for t in r["solver_seconds"]]),
+               "backward_cpu_ms": _median_ms([t for r in runs for t in r.get("backward_cpu_seconds", [])]),
                "flagged": sum(r.get("flagged", 0) for r in runs)}
         summaries = [summarise(r["errors"]) for r in stable]
         for m in METRICS:
             row[m] = float(np.mean([s[m] for s in summaries])) if summaries else float("nan")
         out.append(row)
     base = {"method": "no learning (uniform sampling)", "backward": "-", "stable": None, "runs": None,
-            "backward_ms": None, "solver_ms": None, "flagged": None}
+            "backward_ms": None, "solver_ms": None, "backward_cpu_ms": None, "flagged": None}
     base.update(summarise(result["baseline"]))
     out.append(base)
     return out
+
+
+def _median_ms(seconds: list[float]) -> float:
+    return 1e3 * statistics.median(seconds) if seconds else float("nan")
 
 
 def _cell(v, digits: int = 3) -> str:
@@ -48,14 +59,15 @@ def _cell(v, digits: int = 3) -> str:
 
 def markdown(result: dict, timings: bool = True) -> str:
     """The table as Markdown; ``timings=False`` leaves the (run-to-run variable) times out."""
-    head = ["method", "stable runs"] + (["backward ms/step", "solver share ms/step"] if timings else []) + [
+    times = ["backward ms/step", "backward CPU ms/step", "solver share ms/step"] if timings else []
+    head = ["method", "stable runs"] + times + [
         "median rot. err (deg)", "median transl. err (deg)", "AUC@5", "AUC@10", "AUC@20"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows(result):
         stable = "-" if r["runs"] is None else f"{r['stable']}/{r['runs']}"
         cells = [r["method"], stable]
         if timings:
-            cells += [_cell(r["backward_ms"]), _cell(r["solver_ms"])]
+            cells += [_cell(r["backward_ms"]), _cell(r["backward_cpu_ms"]), _cell(r["solver_ms"])]
         cells += [_cell(r[m]) for m in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

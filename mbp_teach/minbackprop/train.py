@@ -14,9 +14,15 @@ One step, for a fresh batch of B synthetic image pairs (N correspondences, 30-70
    contain outliers. The surrogate mean_k [e_k + (e_k - mean e).detach() log p_k] has exactly
    this gradient.
 
+A method is a backward mode, optionally with the five-point null-space basis after a slash:
+"autograd", "ift", "ddn", and the paper-style autograd baselines "autograd/svd" and
+"autograd/gram_svd" (``essential.null_space_basis``; the MinBackProp paper's autograd baseline
+differentiates an SVD of the 9x9 Gram matrix, like "autograd/gram_svd").
+
 A run is *unstable* from the first step whose loss or any parameter gradient is not finite;
 training stops there (as a crashed run would). Backward time is measured twice: the whole
-``loss.backward()``, and the solver's share (from the moment the gradient reaches E to the
+``loss.backward()`` (wall and CPU time: with one thread, CPU time hardly changes when other jobs
+share the machine), and the solver's share (from the moment the gradient reaches E to the
 moment it leaves the solver's inputs, with tensor hooks).
 """
 
@@ -33,6 +39,7 @@ from .. import data as mbp_data
 from .. import validation as val
 from ..backward import check_mode
 from ..solvers import five_point
+from ..solvers.essential import check_null_space
 from .filter import OutlierFilter
 from .pose import pose_auc
 from .ransac import check_correspondences, evaluate
@@ -85,7 +92,8 @@ class Run:
     backward: str
     seed: int
     loss: list[float] = field(default_factory=list)
-    backward_seconds: list[float] = field(default_factory=list)  # whole loss.backward()
+    backward_seconds: list[float] = field(default_factory=list)  # whole loss.backward(), wall time
+    backward_cpu_seconds: list[float] = field(default_factory=list)  # the same, this process's CPU time
     solver_seconds: list[float] = field(default_factory=list)  # the solver's share of it
     failed_at: int | None = None
     failure: str = ""
@@ -96,6 +104,16 @@ class Run:
     @property
     def stable(self) -> bool:
         return self.failed_at is None
+
+
+def parse_method(method: str) -> tuple[str, str]:
+    """(backward, null_space) of a method label "backward" or "backward/null_space"."""
+    if not isinstance(method, str):
+        raise ValueError(f"backward: expected a string such as 'ift' or 'autograd/gram_svd', got {method!r}")
+    backward, _, null_space = method.partition("/")
+    check_mode(backward)
+    check_null_space(null_space or "qr")
+    return backward, null_space or "qr"
 
 
 def scene_batch(config: Config, batch: int, generator) -> mbp_data.TwoView:
@@ -146,7 +164,9 @@ def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, backw
     logits = net(scene.x1, scene.x2)
     sets = draw_minimal_sets(logits, config.n_sets, tau=config.tau, generator=generator)
     s1, s2 = sets.gather(scene.x1), sets.gather(scene.x2)
-    E, valid = five_point(s1, s2, backward=backward)
+    mode, null_space = parse_method(backward)
+    # null_space only when not the default, so a stand-in five_point(x1, x2, backward) still fits
+    E, valid = five_point(s1, s2, backward=mode, **({"null_space": null_space} if null_space != "qr" else {}))
     if clock is not None and E.requires_grad:
         E.register_hook(clock.output)
         s1.register_hook(clock.input)  # s1's gradient is the last one the solver produces
@@ -158,9 +178,10 @@ def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, backw
 
 def train(config: Config, backward: str = "ift", seed: int = 0, *, progress: Callable[[], None] | None = None,
           evaluate_after: bool = True) -> tuple[Run, OutlierFilter]:
-    """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps with ``backward``."""
+    """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps with ``backward``
+    (a method label, see the module docstring)."""
     config.validate()
-    check_mode(backward)
+    parse_method(backward)
     torch.manual_seed(seed)
     net = OutlierFilter(config.width, config.blocks).double()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -175,11 +196,12 @@ def train(config: Config, backward: str = "ift", seed: int = 0, *, progress: Cal
         loss, err = step_loss(net, scene, config, backward, sample_gen, clock)
         run.loss.append(float(err))
         opt.zero_grad()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             loss.backward()
         run.backward_seconds.append(time.perf_counter() - start)
+        run.backward_cpu_seconds.append(time.process_time() - cpu_start)
         run.solver_seconds.append(clock.seconds)
         # torch.func may emit DeprecationWarnings; only runtime warnings (an ill-conditioned
         # Jacobian flagged by the IFT or DDN backward) say something about this step.
@@ -224,7 +246,8 @@ def summarise(errors: dict[str, list[float]]) -> dict[str, float]:
             "auc5": auc[0], "auc10": auc[1], "auc20": auc[2]}
 
 
-def compare(config: Config, backwards: Iterable[str] = ("autograd", "ift", "ddn"), seeds: Iterable[int] = (0, 1, 2),
+def compare(config: Config, backwards: Iterable[str] = ("autograd", "ift", "ddn", "autograd/gram_svd", "autograd/svd"),
+            seeds: Iterable[int] = (0, 1, 2),
             *, progress: Callable[[], None] | None = None) -> dict:
     """Train every (backward, seed) pair and evaluate; also the untrained baseline. Plain dicts out."""
     config.validate()

@@ -24,6 +24,7 @@ Everything is batched over leading dimensions; there is no Python loop over prob
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import torch
@@ -75,16 +76,41 @@ def _tables(dtype: torch.dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
     return _LIN_LIN.to(dtype=dtype, device=device), _QUAD_LIN.to(dtype=dtype, device=device)
 
 
-def null_space_basis(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+NULL_SPACES = ("qr", "svd", "gram_svd")
+
+
+def check_null_space(method: str) -> None:
+    if method not in NULL_SPACES:
+        raise ValueError(f"null_space: must be one of {', '.join(repr(m) for m in NULL_SPACES)}, got {method!r}")
+
+
+def null_space_basis(x1: torch.Tensor, x2: torch.Tensor, method: str = "qr") -> torch.Tensor:
     """Four 3x3 matrices (..., 4, 3, 3) spanning {E : x2h_i^T E x1h_i = 0, i = 1..5}.
 
-    The basis is the orthonormal complement from a complete QR of the 9x5 matrix A^T, then
-    re-attached to the autograd graph by the projector P = I - A^T (A A^T)^-1 A: N = P N0 with N0
-    held constant equals N0 in value, but its gradient is that of a smooth basis (autograd gives
-    no gradient through the null-space columns of a QR or full SVD).
+    ``method`` picks the basis and, with it, what autograd differentiates:
+
+    - ``"qr"`` (default): the orthonormal complement from a complete QR of the 9x5 matrix A^T,
+      re-attached to the graph by the projector P = I - A^T (A A^T)^-1 A: N = P N0 with N0 held
+      constant equals N0 in value, but its gradient is that of a smooth basis;
+    - ``"svd"``: the last 4 right singular vectors of the 5x9 A (``torch.linalg.svd``,
+      full_matrices=True), autograd straight through;
+    - ``"gram_svd"``: the last 4 right singular vectors of the 9x9 Gram matrix A^T A, autograd
+      straight through: the form of the MinBackProp paper's autograd baseline (nabla-RANSAC, built on
+      kornia's 5-point solver). A^T A has 4 singular values at round-off level, and the SVD backward
+      divides by s_i^2 - s_j^2 (PyTorch issue #49886).
+
+    The three bases span the same space, so the essential matrices built from them are the same
+    set; only the gradient differs. With torch 2.13, ``"svd"`` gives an identically zero gradient:
+    with full_matrices=True, torch's SVD backward ignores the gradient reaching the extra rows
+    Vh[5:], which are exactly the null space (the tests check this).
     """
+    check_null_space(method)
     A = epipolar_rows(x1, x2)  # (..., 5, 9)
     At = A.transpose(-1, -2)
+    if method == "svd":
+        return torch.linalg.svd(A, full_matrices=True).Vh[..., 5:, :].unflatten(-1, (3, 3))
+    if method == "gram_svd":
+        return torch.linalg.svd(At @ A).Vh[..., 5:, :].unflatten(-1, (3, 3))
     with torch.no_grad():
         N0 = torch.linalg.qr(At.detach(), mode="complete").Q[..., 5:]  # (..., 9, 4)
     N = N0 - At @ torch.linalg.solve(A @ At, A @ N0)
@@ -178,13 +204,14 @@ def essential_constraints(E: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.linalg.det(E).unsqueeze(-1), trace.flatten(-2)], dim=-1)
 
 
-def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "qr"
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """(E (..., 10, 3, 3), valid (..., 10)) from validated (..., 5, 2) calibrated points.
 
-    Plain autograd-differentiable (through solve, linalg.eig and the projector of
-    ``null_space_basis``); a loss must use only valid entries and be invariant to the sign of E.
+    Plain autograd-differentiable (through solve, linalg.eig and ``null_space_basis``); a loss
+    must use only valid entries and be invariant to the sign of E.
     """
-    basis = null_space_basis(x1, x2)
+    basis = null_space_basis(x1, x2, null_space)
     G, ok = eliminate(constraint_matrix(basis))
     xyz, valid = roots_from_action(action_matrix(G), ok)
     return compose_essential(basis, xyz, valid), valid
@@ -202,13 +229,19 @@ def _validate(x1, x2) -> tuple[torch.Tensor, torch.Tensor]:
     return x1, x2
 
 
-def five_point(x1, x2, *, backward: str = "autograd") -> tuple[torch.Tensor, torch.Tensor]:
+def five_point(x1, x2, *, backward: str = "autograd", null_space: str = "qr") -> tuple[torch.Tensor, torch.Tensor]:
     """All essential matrices through five calibrated correspondences x1, x2 (..., 5, 2).
 
     Returns E (..., 10, 3, 3), unit Frobenius norm, sign arbitrary, and valid (..., 10) bool
     marking the real solutions (up to 10; typically 2-6). Entries with valid False are zero.
-    Raises ValueError for wrong shapes (exactly 5 points), NaN/inf and rank-deficient point sets.
+    ``null_space`` ("qr", "svd", "gram_svd"; see ``null_space_basis``) changes only the basis of
+    stage 1, hence the order of the solutions and what ``backward="autograd"`` differentiates;
+    the IFT and DDN backwards use only the forward's values and give the same gradient for each.
+    Raises ValueError for wrong shapes (exactly 5 points), NaN/inf, rank-deficient point sets and
+    an unknown ``backward`` or ``null_space``.
     """
     check_mode(backward)
+    check_null_space(null_space)
     x1, x2 = _validate(x1, x2)
-    return dispatch("five_point", _five_point_forward, (x1, x2), backward)
+    forward = functools.partial(_five_point_forward, null_space=null_space)
+    return dispatch("five_point", forward, (x1, x2), backward)
