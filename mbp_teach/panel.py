@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from typing import Any, Mapping
 
 import ipywidgets as widgets
@@ -55,6 +56,10 @@ class Panel:
         with self._quiet():
             for k, v in changes.items():
                 self.controls[k].value = v
+            for c in self.controls.values():
+                snapped = on_grid(c, c.value)
+                if snapped != c.value:
+                    c.value = snapped
         try:
             note = self._update(**self.values())
         except ValueError as exc:
@@ -104,6 +109,27 @@ class Panel:
                 panel._silent = False
 
         return _Quiet()
+
+
+def on_grid(control: widgets.ValueWidget, value: Any) -> Any:
+    """``value`` moved to the nearest position of ``control``'s slider grid.
+
+    A browser shows a slider only at min + k step (or base^(min + k step) for a log slider) and
+    sends that rounded value back: a kernel that set 3.306 on a 0.01 grid ends up holding 3.31
+    after "Run All". Putting the value on the grid first makes kernel and browser agree.
+    Values already on the grid (to 1e-9 of a step) are returned unchanged, bit for bit.
+    """
+    if not isinstance(control, (widgets.FloatSlider, widgets.FloatLogSlider)) or not control.step:
+        return value
+    log = isinstance(control, widgets.FloatLogSlider)
+    if log and not value > 0:
+        return value
+    x = math.log(value, control.base) if log else value
+    k = (x - control.min) / control.step
+    if abs(k - round(k)) <= 1e-9 and control.min <= x <= control.max:
+        return value
+    x = min(max(control.min + round(k) * control.step, control.min), control.max)
+    return round(control.base ** x if log else x, 12)
 
 
 class PanelBox(widgets.VBox):

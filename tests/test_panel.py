@@ -56,3 +56,18 @@ def test_panel_box_carries_a_still_picture_for_kernel_free_viewers():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     png = base64.b64decode(bundle["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+def test_values_are_put_on_the_slider_grid_as_a_browser_shows_them():
+    import math
+
+    from mbp_teach.panel import on_grid
+
+    lin = widgets.FloatSlider(min=0.01, max=4.0, step=0.01)
+    log = widgets.FloatLogSlider(base=10, min=0.0, max=4.0, step=0.05)
+    assert on_grid(lin, 3.306) == 3.31 and on_grid(lin, 2.5) == 2.5 and on_grid(lin, 9.0) == 4.0
+    assert math.isclose(on_grid(log, 30.0), 10 ** 1.5) and on_grid(log, 100.0) == 100.0
+    assert on_grid(widgets.IntSlider(), 3) == 3
+    p = Line()
+    p.update(slope=0.123456)  # FloatSlider's default step is 0.1
+    assert p.controls["slope"].value == pytest.approx(0.1) and list(p.line.get_ydata()) == [0, p.controls["slope"].value]

@@ -38,9 +38,9 @@ class MomentumLab(Panel):
         mom.spectrum(kappa, n)  # validates n and kappa
         self.n, self.steps = n, steps
         self.controls = {
-            "alpha": widgets.FloatSlider(value=alpha, min=0.01, max=4.0, step=0.01, description="step α",
+            "alpha": widgets.FloatSlider(value=alpha, min=0.01, max=4.0, step=0.001, description="step α",
                                          readout_format=".3f", continuous_update=True),
-            "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.005, description="momentum β",
+            "beta": widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.001, description="momentum β",
                                         readout_format=".3f"),
             "kappa": widgets.FloatLogSlider(value=kappa, base=10, min=0.0, max=4.0, step=0.05,
                                             description="κ = λmax/λmin", readout_format=".3g"),
