@@ -90,3 +90,10 @@ def test_bench_registry_lists_these_panels():
     assert any("momentum lab" in n for n in names) and any("τ" in n for n in names)
     rows = widgets.measure(*widgets.cases("2-D")[0][:2], {"beta": [0.1, 0.2]}, repeats=1)
     assert rows[0].control == "beta" and len(rows[0].times_ms) == 2 and rows[0].median > 0
+
+
+def test_lab_box_has_the_buttons_and_a_still_picture():
+    lab = MomentumLab()
+    box = lab.widget()
+    assert box.children[0].children == tuple(lab.buttons)
+    assert "image/png" in box._repr_mimebundle_()

@@ -153,7 +153,8 @@ class MomentumLab(Panel):
 
     def widget(self) -> widgets.Widget:
         box = super().widget()
-        return widgets.VBox([widgets.HBox(self.buttons)] + list(box.children))
+        box.children = (widgets.HBox(self.buttons),) + tuple(box.children)
+        return box
 
 
 def bench_cases():
