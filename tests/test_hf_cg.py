@@ -119,6 +119,32 @@ def test_lbfgs_is_inverse_on_its_pairs():
     assert torch.allclose(pre(y), s, rtol=1e-8, atol=1e-12)  # secant equation H y = s for the newest pair
 
 
+def dense_bfgs_inverse(pairs, gamma):
+    """H_0 = gamma I, then H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T for each pair, oldest first."""
+    n = pairs[0][0].numel()
+    eye = torch.eye(n, dtype=torch.float64)
+    H = gamma * eye
+    for s, y in pairs:
+        rho = 1.0 / float(s @ y)
+        H = (eye - rho * torch.outer(s, y)) @ H @ (eye - rho * torch.outer(y, s)) + rho * torch.outer(s, s)
+    return H
+
+
+@pytest.mark.parametrize("memory", [1, 3, 8])
+def test_compact_form_and_two_loop_apply_the_bfgs_inverse(memory):
+    A, g = spd(15, 1e3, 11)
+    pre = LBFGS(memory=memory, during_solve=True)
+    for k in range(memory + 2):  # more pairs than memory: the oldest drop out, the compact form is rebuilt
+        s = torch.randn(15, generator=g, dtype=torch.float64)
+        pre.add_pair(s, A @ s)
+        r = torch.randn(15, generator=g, dtype=torch.float64)
+        pairs = [(s_, y_) for s_, y_, _ in pre.pairs]
+        s_new, y_new = pairs[-1]
+        want = dense_bfgs_inverse(pairs, float(s_new @ y_new / (y_new @ y_new))) @ r
+        assert torch.allclose(pre(r), want, rtol=1e-9, atol=1e-12), k
+        assert torch.allclose(pre.two_loop(r), want, rtol=1e-9, atol=1e-12), k
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 def test_bad_memory(bad):
     with pytest.raises(ValueError, match="memory"):

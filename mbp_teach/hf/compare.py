@@ -23,6 +23,8 @@ VARIANTS: dict[str, dict] = {
     "HF + L-BFGS": dict(preconditioner="lbfgs", memory=20),
     "HF + L-BFGS + sampling": dict(preconditioner="lbfgs", memory=20, sample_start=0.3, sample_growth=1.2,
                                    curvature_fraction=0.5),
+    # the ablation that tells the two ideas apart: sampling alone, same schedule
+    "HF + sampling": dict(sample_start=0.3, sample_growth=1.2, curvature_fraction=0.5),
 }
 
 

@@ -101,13 +101,11 @@ class ModuleObjective:
         theta = theta.detach()
         f = lambda th: self.outputs(th, x)
         z, pullback = vjp(f, theta)
-        z = z.detach()
-        loss_grad = grad(lambda zz: self.loss_fn(zz, t))
+        loss_hvp = _output_hessian_product(self.loss_fn, z.detach(), t)
 
         def matvec(v: torch.Tensor) -> torch.Tensor:
             _, jv = jvp(f, (theta,), (v,))
-            _, hjv = jvp(loss_grad, (z,), (jv,))
-            return pullback(hjv)[0]
+            return pullback(loss_hvp(jv))[0]
 
         return matvec
 
@@ -125,6 +123,27 @@ class ModuleObjective:
         one = lambda th, xi, ti: self.loss_fn(self.outputs(th, xi[None]), ti[None])
         per = torch.func.vmap(grad(one), in_dims=(None, 0, 0))(theta, x, t)
         return (per**2).mean(dim=0)
+
+
+def _output_hessian_product(loss: Loss, z: torch.Tensor, t: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """u -> H_L u at the outputs z, by differentiating the loss gradient's graph (built once) along u.
+
+    Same numbers as ``jvp(grad(loss), (z,), (u,))``, but the loss's graph is tiny and built once per
+    batch, so a product costs one short backward pass instead of a fresh transform (about 0.8 ms
+    of fixed cost per product on a CPU, which dominated products on small samples).
+    """
+    with torch.enable_grad():
+        zr = z.detach().requires_grad_(True)
+        (gz,) = torch.autograd.grad(loss(zr, t), zr, create_graph=True)
+    if not gz.requires_grad:  # a loss linear in z: H_L = 0
+        return torch.zeros_like
+
+    def product(u: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            (hu,) = torch.autograd.grad(gz, zr, u, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(u) if hu is None else hu
+
+    return product
 
 
 def dense(matvec: Callable[[torch.Tensor], torch.Tensor], dim: int, dtype=torch.float64) -> torch.Tensor:

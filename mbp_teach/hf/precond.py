@@ -10,7 +10,9 @@ optimiser calls before each solve.
   m curvature pairs (s, y = (G + lambda I) s) that CG produced -- no extra products, nothing stored
   but 2m vectors (Sainath et al. 2013). The pairs carry over from one HF iteration to the next,
   where the matrix has changed a little; pairs with s^T y <= 0 are skipped. Initial scaling
-  H_0 = (s^T y / y^T y) I from the newest pair (Nocedal & Wright, eq. 7.20).
+  H_0 = (s^T y / y^T y) I from the newest pair (Nocedal & Wright, eq. 7.20). ``LBFGS.two_loop`` is the
+  textbook recursion; calls use the equal compact form (Byrd, Nocedal & Schnabel 1994), about 2x cheaper
+  per application at m = 20 because it is a few matrix products instead of 4m small vector operations.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class LBFGS(Identity):
         self.floor = curvature_floor
         self.pairs: deque[tuple[torch.Tensor, torch.Tensor, float]] = deque(maxlen=memory)
         self.candidates: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+        self._compact_form = None  # rebuilt after every change of the active pairs
 
     def _pair(self, s: torch.Tensor, y: torch.Tensor):
         sy = float(s @ y)
@@ -94,6 +97,7 @@ class LBFGS(Identity):
         self.candidates.append(pair)
         if self.during_solve:
             self.pairs.append(pair)
+            self._compact_form = None
 
     def end_solve(self) -> None:
         """Install ``memory`` of the pairs the last solve produced (kept in their order)."""
@@ -106,9 +110,11 @@ class LBFGS(Identity):
                 chosen = [c[round(j * step)] for j in range(self.memory)] if self.memory > 1 else [c[-1]]
             self.pairs.clear()
             self.pairs.extend(chosen)
+            self._compact_form = None
         self.candidates = []
 
-    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+    def two_loop(self, r: torch.Tensor) -> torch.Tensor:
+        """H r by the two-loop recursion (Nocedal & Wright, Algorithm 7.4): the textbook form, 4m vector ops."""
         if not self.pairs:
             return r
         q = r.clone()
@@ -123,6 +129,33 @@ class LBFGS(Identity):
             b = rho * float(y @ q)
             q += (a - b) * s
         return q
+
+    def _compact(self):
+        """The same H in compact form (Byrd, Nocedal & Schnabel 1994, Thm 2.2), S, Y (m, n) oldest first:
+
+            H r = gamma r + S^T p - gamma Y^T c,  c = R^{-1} S r,  p = R^{-T} ((D + gamma Y Y^T) c - gamma Y r),
+
+        R = upper triangle of S Y^T (R_ij = s_i^T y_j, i <= j), D its diagonal. Built once per set of pairs, it
+        applies H with two (m, n) products each way instead of 4m separate vector operations.
+        """
+        if self._compact_form is None:
+            S = torch.stack([s for s, _, _ in self.pairs])
+            Y = torch.stack([y for _, y, _ in self.pairs])
+            SY = S @ Y.T
+            gamma = float(SY[-1, -1] / (Y[-1] @ Y[-1]))
+            R = torch.triu(SY)
+            middle = torch.diag(torch.diagonal(SY)) + gamma * (Y @ Y.T)
+            self._compact_form = (S, Y, R, middle, gamma)
+        return self._compact_form
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        if not self.pairs:
+            return r
+        S, Y, R, middle, gamma = self._compact()
+        c = torch.linalg.solve_triangular(R, (S @ r)[:, None], upper=True)
+        rhs = middle @ c - gamma * (Y @ r)[:, None]
+        p = torch.linalg.solve_triangular(R.T, rhs, upper=False)
+        return gamma * r + S.T @ p[:, 0] - gamma * (Y.T @ c[:, 0])
 
 
 def make(kind: str, memory: int = 20, **lbfgs_options) -> Identity:
