@@ -36,6 +36,7 @@ def test_every_figure_file_is_made_by_a_notebook_or_a_named_measurement():
         head, last = "_".join(stem.split("_")[:2]), stem.split("_")[-1]
         assert head in text and last in text, f"{source} does not draw {name}"
         assert cmd[0] == "-m" and (ROOT / (cmd[1].replace(".", "/"))).exists(), cmd
+    assert figures.TIMED <= set(made), "TIMED lists notebook figures only"
     orphans = [p.name for p in (ROOT / "figures").glob("*.png") if p.name not in made and p.name not in figures.MEASURED]
     assert not orphans, f"figures nobody regenerates: {orphans}"
 
