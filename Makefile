@@ -29,13 +29,13 @@ lab: $(STAMP)
 
 # Unit tests and every notebook under nbval's strict mode, in one pytest run.
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest $(NBVAL) tests notebooks $(PYTEST_ARGS)
+	MBP_TEACH_NO_SAVE=1 MPLBACKEND=Agg $(PY) -m pytest $(NBVAL) tests notebooks $(PYTEST_ARGS)
 
 unit: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest tests $(PYTEST_ARGS)
 
 nbval: $(STAMP)
-	$(PY) -m pytest $(NBVAL) notebooks $(PYTEST_ARGS)
+	MBP_TEACH_NO_SAVE=1 $(PY) -m pytest $(NBVAL) notebooks $(PYTEST_ARGS)
 
 # Re-run every notebook in place with the fixed seed; stores outputs, no widget state.
 notebooks: $(STAMP)

@@ -66,3 +66,17 @@ def test_site_pages_replace_widgets_by_pictures_or_a_note(tmp_path):
     page = (tmp_path / f"{path.stem}.html").read_text()
     assert "Static page" in page and "data:image/png;base64" in page
     assert "index.html" in written[0].name and path.stem in written[0].read_text()
+
+
+def test_show_saves_unless_a_check_run_asks_it_not_to(tmp_path, monkeypatch):
+    from mbp_teach.notebook import show
+
+    monkeypatch.setattr("mbp_teach.notebook.FIGURES", tmp_path)
+    fig, ax = new_figure()
+    ax.plot([0, 1])
+    monkeypatch.setenv("MBP_TEACH_NO_SAVE", "1")
+    show(fig, save="checked")
+    assert not (tmp_path / "checked.png").exists()
+    monkeypatch.delenv("MBP_TEACH_NO_SAVE")
+    show(fig, save="made")
+    assert (tmp_path / "made.png").exists()
