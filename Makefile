@@ -61,7 +61,7 @@ $(E2E_STAMP): requirements-e2e.txt $(STAMP)
 
 e2e: $(E2E_STAMP)
 	@test -x $(CHROMIUM) || { echo "make e2e needs Chromium at $(CHROMIUM): apt-get install -y chromium chromium-driver (or CHROMIUM=/path/to/chromium)" >&2; exit 1; }
-	MBP_TEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+	MBP_TEACH_NO_SAVE=1 MBP_TEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
