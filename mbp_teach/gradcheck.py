@@ -51,11 +51,9 @@ def decade(x: float) -> str:
 
 def claim(name: str, value: float, bound: float, below: bool = True) -> None:
     """``notebook.claim`` for round-off-level quantities: prints the decade of ``value``, asserts the bound."""
-    value = float(value)
-    ok = (value <= bound) if below else (value >= bound)
-    op = "<=" if below else ">="
-    print(f"{name}: {decade(value)}  (claim: {op} {bound:.0e})  {'OK' if ok else 'FAILED'}")
-    assert ok, f"{name} = {value!r} does not satisfy {op} {bound!r}"
+    from .notebook import claim as checked
+
+    checked(name, value, bound, below, value_format=decade, bound_format=lambda b: f"{b:.0e}")
 
 
 class Table(list):

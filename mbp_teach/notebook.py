@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -76,16 +77,19 @@ def fmt(value: float) -> str:
     return f"{value:.1e}"
 
 
-def claim(name: str, value: float, bound: float, below: bool = True, show_value: bool = True) -> None:
+def claim(name: str, value: float, bound: float, below: bool = True, show_value: bool = True,
+          value_format: Callable[[float], str] = fmt, bound_format: Callable[[float], str] = fmt) -> None:
     """Print ``name: value (bound ...)`` and assert it; the notebook's checked sentences.
 
     ``below=True`` asserts value <= bound, otherwise value >= bound. NaN always fails.
     ``show_value=False`` prints only the bound: for errors at round-off level, whose last digits
-    depend on the BLAS build and the order of reductions and so would break nbval's comparison.
+    depend on the BLAS build and the order of reductions and so would break nbval's comparison
+    (``gradcheck.claim`` prints their decade instead, through ``value_format``).
     """
     value = float(value)
     ok = (value <= bound) if below else (value >= bound)
     op = "<=" if below else ">="
-    shown = f"{fmt(value)}  (claim: {op} {fmt(bound)})" if show_value else f"{op} {fmt(bound)}"
+    limit = f"{op} {bound_format(bound)}"
+    shown = f"{value_format(value)}  (claim: {limit})" if show_value else limit
     print(f"{name}: {shown}  {'OK' if ok else 'FAILED'}")
     assert ok, f"{name} = {value!r} does not satisfy {op} {bound!r}"
