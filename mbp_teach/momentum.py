@@ -13,6 +13,12 @@ at every step, so the error shrinks like rho(R)^k: ``rate(alpha, beta, lam)`` = 
 per-eigenvalue convergence factor. R's eigenvalues solve mu^2 - (1 + beta - alpha lam) mu + beta = 0;
 when they are complex |mu|^2 = det R = beta, so the rate is sqrt(beta). References: REFERENCE.md §4,
 Polyak (1964), Goh, "Why Momentum Really Works", Distill (2017).
+
+Accepted inputs, the same in every function here: scalars may be any real scalar type (Python,
+NumPy, 0-d tensor; ``validation.as_real_scalar``), and must be finite; momentum beta lies in
+[0, 1] (``BETA_RANGE``; beta = 1 is undamped and never converges, beta < 0 or > 1 is refused); alpha, lam and alpha*lam may be any finite real in the theory functions
+(``rate``, ``regime``, ``iteration_matrix``: alpha*lam <= 0 is the divergent edge of the map),
+while a run (``heavy_ball``) needs a step size alpha > 0. Anything else is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .validation import as_tensor, check_finite, check_positive, check_range
+from .validation import as_real_scalar, as_tensor, check_finite, check_positive, check_range
 
 CONVENTIONS = ("pytorch", "sutskever", "polyak")
 
@@ -34,6 +40,24 @@ ONE_STEP = "one-step convergence"
 OSCILLATION = "monotone oscillation"
 DIVERGENCE = "divergence"
 REGIMES = (RIPPLES, MONOTONE, ONE_STEP, OSCILLATION, DIVERGENCE)
+
+BETA_RANGE = (0.0, 1.0)  # momentum beta in [0, 1]; beta = 1 (no friction) is the edge where rate = 1
+
+
+def _beta(beta, name: str = "beta") -> float:
+    """A scalar beta of any real type, checked to lie in [0, 1]."""
+    b = as_real_scalar(beta, name)
+    check_range(b, name, *BETA_RANGE)
+    return b
+
+
+def _betas(beta, name: str = "beta") -> np.ndarray:
+    """An array of betas (broadcasting input of ``rate``), every entry in [0, 1]."""
+    b = _finite_array(beta, name)
+    inside = (b >= BETA_RANGE[0]) & (b <= BETA_RANGE[1])
+    if not inside.all():
+        raise ValueError(f"{name}: must lie in [{BETA_RANGE[0]}, {BETA_RANGE[1]}], got {b[~inside].ravel()[0]}")
+    return b
 
 
 def _step_sizes(alpha: float, schedule, steps: int) -> list[float]:
@@ -78,8 +102,9 @@ def heavy_ball(
         raise ValueError(f"convention: expected one of {CONVENTIONS}, got {convention!r}")
     x = as_tensor(x0, "x0")
     check_finite(x, "x0")
+    alpha = as_real_scalar(alpha, "alpha")
     check_positive(alpha, "alpha")
-    check_range(beta, "beta", 0.0, 1.0, closed="left")
+    beta = _beta(beta)
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps: expected a non-negative integer, got {steps!r}")
     lrs = _step_sizes(alpha, schedule, steps)
@@ -108,15 +133,23 @@ def heavy_ball(
 
 
 def iteration_matrix(alpha: float, beta: float, lam: float) -> torch.Tensor:
-    """R = [[beta, lam], [-alpha beta, 1 - alpha lam]]: (z_{k+1}, w_{k+1}) = R (z_k, w_k) on 1/2 lam w^2."""
-    for v, n in ((alpha, "alpha"), (beta, "beta"), (lam, "lam")):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-            raise ValueError(f"{n}: expected a finite number, got {v!r}")
+    """R = [[beta, lam], [-alpha beta, 1 - alpha lam]]: (z_{k+1}, w_{k+1}) = R (z_k, w_k) on 1/2 lam w^2.
+
+    Returns a (2, 2) float64 tensor. Scalars of any real type; beta in [0, 1].
+    """
+    alpha, lam = as_real_scalar(alpha, "alpha"), as_real_scalar(lam, "lam")
+    beta = _beta(beta)
     return torch.tensor([[beta, lam], [-alpha * beta, 1.0 - alpha * lam]], dtype=torch.float64)
 
 
 def _finite_array(x, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    """Any real scalar or array (Python, NumPy, tensor) as a float64 array; refuses bool/complex/NaN."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+    raw = np.asarray(x)
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: expected real numbers, got dtype {raw.dtype}")
+    a = raw.astype(np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{name}: contains NaN or infinite value(s)")
     return a
@@ -135,10 +168,10 @@ def rate(alpha, beta, lam):
     """rho(R): the factor by which heavy ball shrinks the error along an eigenvalue lam, per step.
 
     Vectorised (numpy broadcasting over alpha, beta, lam); returns a float for scalar input.
-    rate < 1 iff 0 < alpha lam < 2 + 2 beta and 0 <= beta < 1.
+    Every beta must lie in [0, 1]; rate < 1 iff 0 < alpha lam < 2 + 2 beta and beta < 1.
     """
     al = _finite_array(alpha, "alpha") * _finite_array(lam, "lam")
-    out = _rate_of(al, _finite_array(beta, "beta"))
+    out = _rate_of(al, _betas(beta))
     return float(out) if out.ndim == 0 else out
 
 
@@ -147,15 +180,17 @@ def worst_rate(alpha: float, beta: float, lams) -> float:
     lam = _finite_array(lams, "lams")
     if lam.size == 0:
         raise ValueError("lams: needs at least one eigenvalue")
-    return float(np.max(rate(alpha, beta, lam)))
+    return float(np.max(rate(as_real_scalar(alpha, "alpha"), _beta(beta), lam)))
 
 
-def _check_spectrum(lmin: float, lmax: float) -> float:
+def _check_spectrum(lmin: float, lmax: float) -> tuple[float, float, float]:
+    """(lmin, lmax, kappa) as floats, 0 < lmin <= lmax."""
+    lmin, lmax = as_real_scalar(lmin, "lmin"), as_real_scalar(lmax, "lmax")
     check_positive(lmin, "lmin")
     check_positive(lmax, "lmax")
     if lmax < lmin:
         raise ValueError(f"lmax: must be >= lmin, got lmin={lmin}, lmax={lmax}")
-    return lmax / lmin
+    return lmin, lmax, lmax / lmin
 
 
 def optimal_gd(lmin: float, lmax: float) -> tuple[float, float, float]:
@@ -163,7 +198,7 @@ def optimal_gd(lmin: float, lmax: float) -> tuple[float, float, float]:
 
     Returns (alpha, 0.0, rate) with rate = (kappa - 1)/(kappa + 1), kappa = lmax/lmin.
     """
-    kappa = _check_spectrum(lmin, lmax)
+    lmin, lmax, kappa = _check_spectrum(lmin, lmax)
     return 2.0 / (lmin + lmax), 0.0, (kappa - 1.0) / (kappa + 1.0)
 
 
@@ -173,7 +208,7 @@ def optimal_momentum(lmin: float, lmax: float) -> tuple[float, float, float]:
     alpha = (2 / (sqrt(lmin) + sqrt(lmax)))^2,  beta = ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^2,
     rate = (sqrt(kappa) - 1)/(sqrt(kappa) + 1) = sqrt(beta).
     """
-    kappa = _check_spectrum(lmin, lmax)
+    lmin, lmax, kappa = _check_spectrum(lmin, lmax)
     s = math.sqrt(kappa)
     r = (s - 1.0) / (s + 1.0)
     return (2.0 / (math.sqrt(lmin) + math.sqrt(lmax))) ** 2, r * r, r
@@ -182,17 +217,16 @@ def optimal_momentum(lmin: float, lmax: float) -> tuple[float, float, float]:
 def regime(alpha_lam: float, beta: float, tol: float = 1e-9) -> str:
     """Name the behaviour of one eigen-direction at (alpha*lam, beta), as on Distill's map.
 
-    - divergence: rate >= 1 (alpha lam <= 0, alpha lam >= 2 + 2 beta, or beta >= 1);
+    - divergence: rate >= 1 (alpha lam <= 0, alpha lam >= 2 + 2 beta, or beta = 1);
     - ripples: complex eigenvalues, (1 - sqrt(beta))^2 < alpha lam < (1 + sqrt(beta))^2;
     - one-step convergence: R nilpotent (alpha lam = 1, beta = 0), within ``tol``;
     - monotone decrease: real eigenvalues, both positive (1 + beta - alpha lam > 0);
     - monotone oscillation: real eigenvalues, both negative (the error flips sign every step).
+
+    Scalars of any real type; beta in [0, 1], any finite alpha_lam.
     """
-    for v, n in ((alpha_lam, "alpha_lam"), (beta, "beta")):
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-            raise ValueError(f"{n}: expected a finite number, got {v!r}")
-    if beta < 0:
-        raise ValueError(f"beta: must be non-negative, got {beta}")
+    alpha_lam, beta = as_real_scalar(alpha_lam, "alpha_lam"), _beta(beta)
+    tol = as_real_scalar(tol, "tol")
     if alpha_lam <= 0 or beta >= 1 or rate(alpha_lam, beta, 1.0) >= 1.0:
         return DIVERGENCE
     if abs(alpha_lam - 1.0) <= tol and beta <= tol:
@@ -205,11 +239,15 @@ def regime(alpha_lam: float, beta: float, tol: float = 1e-9) -> str:
 
 def critical_damping(alpha_lam):
     """beta = (1 - sqrt(alpha lam))^2: the boundary between real and complex eigenvalues of R."""
-    return (1.0 - np.sqrt(_finite_array(alpha_lam, "alpha_lam"))) ** 2
+    al = _finite_array(alpha_lam, "alpha_lam")
+    if (al < 0).any():
+        raise ValueError(f"alpha_lam: critical damping needs alpha*lam >= 0, got {al[al < 0].ravel()[0]}")
+    return (1.0 - np.sqrt(al)) ** 2
 
 
 def spectrum(kappa: float, n: int = 2, lmax: float = 1.0) -> np.ndarray:
     """n eigenvalues from lmax/kappa to lmax, geometrically spaced (n = 2: just the two ends)."""
+    kappa, lmax = as_real_scalar(kappa, "kappa"), as_real_scalar(lmax, "lmax")
     check_range(kappa, "kappa", 1.0, 1e12)
     check_positive(lmax, "lmax")
     if not isinstance(n, int) or n < 2:

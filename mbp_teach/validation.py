@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 
 
@@ -66,3 +67,28 @@ def check_range(value: float, name: str, low: float, high: float, closed: str = 
         lb = "[" if closed in ("both", "left") else "("
         rb = "]" if closed in ("both", "right") else ")"
         raise ValueError(f"{name}: must lie in {lb}{low}, {high}{rb}, got {value}")
+
+
+def as_real_scalar(value, name: str) -> float:
+    """Read one finite real number from any scalar type and return it as a Python float.
+
+    Accepts ``int``/``float``, NumPy integer and floating scalars (``np.float32``, ``np.float64``...),
+    0-d NumPy arrays and 0-d torch tensors of an integer or floating dtype.
+    Refuses bools, complex numbers, strings, arrays/tensors with more than one element, NaN and
+    infinity with a ``ValueError`` naming ``name``.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 0 or value.is_complex() or value.dtype == torch.bool:
+            raise ValueError(f"{name}: expected a real scalar, got a {value.dtype} tensor of shape {tuple(value.shape)}")
+        out = float(value.detach())
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
+        raise ValueError(f"{name}: expected a real number, got {value!r}")
+    elif isinstance(value, np.ndarray):
+        if value.ndim != 0 or value.dtype.kind not in "iuf":
+            raise ValueError(f"{name}: expected a real scalar, got an array of dtype {value.dtype} and shape {value.shape}")
+        out = float(value)
+    else:
+        out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return out

@@ -154,7 +154,8 @@ def test_critical_damping_separates_real_and_complex():
     "kwargs, match",
     [
         (dict(alpha=-1.0), "alpha"),
-        (dict(beta=1.0), "beta"),
+        (dict(beta=1.5), "beta"),
+        (dict(beta=-0.1), "beta"),
         (dict(convention="nesterov"), "convention"),
         (dict(steps=-3), "steps"),
         (dict(schedule=[1.0, 2.0]), "schedule"),
@@ -179,3 +180,57 @@ def test_bad_spectra_and_values():
         mom.regime(1.0, -0.1)
     with pytest.raises(ValueError, match="n"):
         mom.spectrum(10.0, n=1)
+
+
+# Issue 14 item 8: the scalar APIs accept the same ranges and every real scalar type.
+@pytest.mark.parametrize("beta", [-0.5, 1.5, 1.0 + 1e-12])
+def test_rate_rejects_beta_outside_heavy_ball_range(beta):
+    with pytest.raises(ValueError, match="beta"):
+        mom.heavy_ball(quad([1.0]), [1.0], 0.1, beta, 3)
+    with pytest.raises(ValueError, match="beta"):
+        mom.rate(0.1, beta, 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        mom.rate(0.1, np.array([0.2, beta]), 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        mom.regime(0.5, beta)
+    with pytest.raises(ValueError, match="beta"):
+        mom.iteration_matrix(0.1, beta, 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        mom.worst_rate(0.1, beta, [1.0])
+
+
+@pytest.mark.parametrize("to", [float, np.float64, np.float32, lambda v: torch.tensor(v), np.array,
+                                lambda v: torch.tensor(v, dtype=torch.float32)])
+def test_scalar_apis_accept_any_real_scalar_type(to):
+    alpha, beta, lam = 0.5, 0.25, 2.0
+    want_R = mom.iteration_matrix(alpha, beta, lam)
+    R = mom.iteration_matrix(to(alpha), to(beta), to(lam))
+    assert R.dtype == torch.float64 and torch.equal(R, want_R)
+    assert mom.regime(to(alpha * lam), to(beta)) == mom.regime(alpha * lam, beta)
+    assert mom.rate(to(alpha), to(beta), to(lam)) == mom.rate(alpha, beta, lam)
+    assert mom.worst_rate(to(alpha), to(beta), [lam]) == mom.rate(alpha, beta, lam)
+    traj = mom.heavy_ball(quad([lam]), [1.0], to(alpha), to(beta), 4)
+    assert torch.equal(traj, mom.heavy_ball(quad([lam]), [1.0], alpha, beta, 4))
+    assert mom.optimal_momentum(to(0.015625), to(1.0)) == mom.optimal_momentum(0.015625, 1.0)
+
+
+@pytest.mark.parametrize("bad", [True, 1 + 2j, "0.5", torch.tensor([0.5, 0.5]), np.array([0.5, 0.5]),
+                                 torch.tensor(0.5 + 0j), float("nan"), np.float32("inf"), None])
+def test_scalar_apis_refuse_non_real_scalars(bad):
+    for call in (lambda: mom.iteration_matrix(0.1, bad, 1.0), lambda: mom.regime(0.5, bad),
+                 lambda: mom.heavy_ball(quad([1.0]), [1.0], 0.1, bad, 3)):
+        with pytest.raises(ValueError, match="beta"):
+            call()
+    with pytest.raises(ValueError, match="alpha"):
+        mom.iteration_matrix(bad, 0.5, 1.0)
+
+
+def test_beta_one_is_accepted_everywhere_and_never_converges():
+    assert mom.rate(0.5, 1.0, 1.0) >= 1.0 and mom.regime(0.5, 1.0) == mom.DIVERGENCE
+    traj = mom.heavy_ball(quad([1.0]), [1.0], 0.5, 1.0, 200)
+    assert traj[100:].abs().max() > 0.5  # undamped: the error does not decay
+
+
+def test_critical_damping_refuses_negative_alpha_lam():
+    with pytest.raises(ValueError, match="alpha_lam"):
+        mom.critical_damping(-0.5)

@@ -40,3 +40,16 @@ def test_positive_and_range_accept():
     v.check_range(0.5, "beta", 0.0, 1.0, closed="left")
     with pytest.raises(ValueError, match=r"beta: must lie in \[0.0, 1.0\)"):
         v.check_range(1.0, "beta", 0.0, 1.0, closed="left")
+
+
+def test_as_real_scalar_reads_every_real_scalar_type():
+    import numpy as np
+
+    for x in (0.5, np.float32(0.5), np.float64(0.5), np.array(0.5), torch.tensor(0.5), torch.tensor(0.5, dtype=torch.float16)):
+        out = v.as_real_scalar(x, "beta")
+        assert type(out) is float and out == 0.5
+    assert v.as_real_scalar(np.int64(3), "n") == 3.0
+    for bad, why in ((True, "real number"), (1j, "real number"), ("1", "real number"), (math.nan, "finite"),
+                     (torch.ones(2), "real scalar"), (np.ones(1), "real scalar"), (torch.tensor(1j), "real scalar")):
+        with pytest.raises(ValueError, match=f"beta: expected a {why}"):
+            v.as_real_scalar(bad, "beta")
