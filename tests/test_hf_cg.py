@@ -165,3 +165,26 @@ def test_cg_bad_input():
         cg(lambda v: v, torch.ones(2), max_iters=-1)
     with pytest.raises(ValueError, match="x0"):
         cg(lambda v: v, torch.ones(2), x0=torch.ones(3))
+
+
+def test_nan_right_hand_side_is_an_error_not_non_positive_curvature():
+    A, g = spd(10, 10, 5)
+    b = torch.randn(10, generator=g, dtype=torch.float64)
+    b[3] = float("nan")
+    with pytest.raises(ValueError, match="b: contains 1 NaN"):
+        cg(lambda v: A @ v, b)
+    with pytest.raises(ValueError, match="x0"):
+        cg(lambda v: A @ v, b.nan_to_num(), x0=torch.full((10,), float("inf"), dtype=torch.float64))
+
+
+def test_nan_product_is_an_error():
+    A, g = spd(10, 10, 6)
+    b = torch.randn(10, generator=g, dtype=torch.float64)
+    calls = []
+
+    def matvec(v):
+        calls.append(1)
+        return A @ v if len(calls) < 3 else torch.full_like(v, float("nan"))
+
+    with pytest.raises(ValueError, match="iteration 3 contains NaN"):
+        cg(matvec, b, max_iters=20)

@@ -146,3 +146,98 @@ def test_bad_data():
         ModuleObjective(model, sum_squared_error, torch.full((3, 4), float("nan")), torch.zeros(3, 4))
     with pytest.raises(ValueError, match="sizes"):
         autoencoder((4,))
+
+
+# -- issue 14, item 7: damping 0, the line search's last loss, NaN -----------------------------------------
+
+def test_damping_zero_recovers_when_the_model_is_bad():
+    obj = rosenbrock_objective()  # from (-1.2, 1) the undamped Gauss-Newton step overshoots: rho = -96
+    opt = HessianFree(obj.model.parameters(), damping=0.0, max_cg=2)
+    opt.step(obj)
+    assert opt.log[0].rho < 0.25 and opt.log[0].damping == 0.0
+    assert opt.damping == pytest.approx(opt.damping_floor) and opt.damping > 0  # not 1.5 * 0 = 0 for ever
+    for _ in range(4):
+        opt.step(obj)
+    assert opt.damping > 1e-6  # keeps growing (3/2 per bad step) while rho stays below 1/4
+
+
+def test_increase_never_below_the_floor_and_bad_floor_refused():
+    obj = rosenbrock_objective()
+    opt = HessianFree(obj.model.parameters(), damping=1e-9, max_cg=2, damping_floor=1e-3)
+    opt.step(obj)
+    assert opt.log[0].rho < 0.25 and opt.damping == pytest.approx(1e-3)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="damping_floor"):
+            HessianFree(obj.model.parameters(), damping_floor=bad)
+
+
+@pytest.mark.parametrize("max_shrinks, accepted", [(10, True), (9, False)])
+def test_line_search_tests_every_loss_it_evaluates_and_counts_only_those(max_shrinks, accepted):
+    # from (-1.2, 1) with lambda = 1e-4 Armijo first holds at t = 0.8^10 (10 shrinks)
+    obj = rosenbrock_objective()
+    opt = HessianFree(obj.model.parameters(), damping=1e-4, max_cg=2, backtrack=False, max_shrinks=max_shrinks)
+    opt.step(obj)
+    log = opt.log[0]
+    assert log.step_size == (pytest.approx(0.8**10) if accepted else 0.0)
+    # one gradient, 2 Gauss-Newton products, the loss at t = 1 and one loss per shrink (1 example = all data)
+    assert log.cg_iters == 2
+    assert log.passes == pytest.approx(1.0 + 2 * 4 / 3 + (1 + max_shrinks) / 3, rel=1e-12)
+
+
+def test_nan_loss_or_gradient_is_a_clear_error():
+    obj = rosenbrock_objective()
+    opt = HessianFree(obj.model.parameters())
+    obj.set_params(torch.tensor([float("nan"), 1.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        opt.step(obj)
+
+
+# -- issue 14, item 10: class-index targets ------------------------------------------------------------------
+
+def labelled_problem():
+    g = torch.Generator().manual_seed(3)
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        model = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(), nn.Linear(4, 3, dtype=torch.float64))
+    x = torch.randn(9, 3, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 3, (9,), generator=g)
+    return ModuleObjective(model, nn.functional.cross_entropy, x, labels), labels
+
+
+def test_cross_entropy_with_integer_labels_gauss_newton_matches_dense():
+    obj, labels = labelled_problem()
+    assert obj.targets.dtype == torch.int64
+    theta = obj.get_params()
+    G = dense(obj.gauss_newton(theta), obj.dim)
+    J = torch.autograd.functional.jacobian(lambda th: obj.outputs(th, obj.inputs).reshape(-1), theta)
+    z = obj.outputs(theta, obj.inputs).detach()
+    H_L = torch.autograd.functional.hessian(lambda zz: nn.functional.cross_entropy(zz.view(9, 3), labels),
+                                            z.reshape(-1))
+    # softmax cross-entropy: H_L = blockdiag(diag(p_i) - p_i p_i^T) / N, independent of the labels
+    p = torch.softmax(z, dim=1)
+    assert torch.allclose(H_L, torch.block_diag(*[torch.diag(q) - torch.outer(q, q) for q in p]) / 9, atol=1e-14)
+    assert torch.allclose(G, J.T @ H_L @ J, atol=1e-12)
+    _, grad = obj.loss_and_grad(theta)
+    assert torch.allclose(grad, J.T @ torch.autograd.functional.jacobian(
+        lambda zz: nn.functional.cross_entropy(zz.view(9, 3), labels), z.reshape(-1)), atol=1e-12)
+    assert obj.squared_gradient_sum(theta).shape == (obj.dim,)
+
+
+def test_hf_trains_a_classifier_on_integer_labels():
+    obj, _ = labelled_problem()
+    opt = HessianFree(obj.model.parameters(), damping=1e-2, max_cg=20, preconditioner="diagonal",
+                      sample_start=0.5, sample_growth=1.5)
+    start = obj.loss(obj.get_params())
+    for _ in range(10):
+        opt.step(obj)
+    assert obj.loss(obj.get_params()) < 0.5 * start  # 1.11 -> 0.31
+
+
+def test_targets_the_loss_refuses_are_a_clear_error():
+    obj, labels = labelled_problem()
+    with pytest.raises(ValueError, match="loss: cannot be evaluated"):
+        ModuleObjective(obj.model, nn.functional.cross_entropy, obj.inputs, labels + 5)  # class 5+ of 3 outputs
+    with pytest.raises(ValueError, match="real dtype"):
+        ModuleObjective(obj.model, nn.functional.cross_entropy, obj.inputs, labels.to(torch.complex128))
+    with pytest.raises(ValueError, match="rows"):
+        ModuleObjective(obj.model, nn.functional.cross_entropy, obj.inputs, labels[:4])

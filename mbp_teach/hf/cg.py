@@ -25,7 +25,7 @@ from typing import Callable
 
 import torch
 
-from ..validation import check_positive
+from ..validation import check_finite, check_positive
 
 Matvec = Callable[[torch.Tensor], torch.Tensor]
 
@@ -88,6 +88,8 @@ def cg(
     Stops when ||r|| <= max(rtol ||b||, atol) (scipy's rule), after ``max_iters`` iterations,
     when Martens' rule fires (``martens=True``), or when a direction of non-positive curvature
     is met (A not positive definite along p: the solve keeps the iterate it has).
+    A right-hand side ``b`` or start ``x0`` with NaN or inf, or a product ``matvec(p)`` that returns NaN or inf,
+    raises ``ValueError`` (a NaN would otherwise look like non-positive curvature and end the solve at x0).
     ``keep``: iterations whose iterates are stored in ``history.kept`` (the final one always is).
     ``on_pair(s, y)`` is called after every step, e.g. to update a preconditioner during the solve
     (then use ``flexible=True``).
@@ -98,9 +100,11 @@ def cg(
         raise ValueError(f"max_iters: need a non-negative integer, got {max_iters!r}")
     check_positive(rtol, "rtol", allow_zero=True)
     check_positive(atol, "atol", allow_zero=True)
+    check_finite(b, "b")
     x = torch.zeros_like(b) if x0 is None else x0.clone()
     if x.shape != b.shape:
         raise ValueError(f"x0: expected shape {tuple(b.shape)}, got {tuple(x.shape)}")
+    check_finite(x, "x0")
     apply_m = M if M is not None else (lambda v: v)
     keep_set = set(keep or [])
     hist = CGHistory()
@@ -121,6 +125,8 @@ def cg(
     for i in range(1, max_iters + 1):
         ap = matvec(p)
         curv = float(p @ ap)
+        if not math.isfinite(curv):
+            raise ValueError(f"matvec: the product A p at CG iteration {i} contains NaN or inf (p^T A p = {curv})")
         if not curv > 0:
             hist.stop_reason = "non-positive curvature"
             break

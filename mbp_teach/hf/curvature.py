@@ -35,21 +35,34 @@ class ModuleObjective:
     """F(theta) on (a subset of) the data, for a module, a loss and data (inputs, targets).
 
     ``idx`` arguments select examples (a LongTensor of row indices, or None for all of them).
+    ``inputs``: (N, ...) floating point. ``targets``: (N, ...) of any real dtype the loss accepts, e.g. float
+    targets for squared error or int64 class indices (N,) for ``torch.nn.functional.cross_entropy``. The loss is
+    evaluated once on all the data here, so targets the loss refuses raise ``ValueError`` at once.
     """
 
     def __init__(self, model: nn.Module, loss: Loss, inputs: torch.Tensor, targets: torch.Tensor):
         inputs = as_tensor(inputs, "inputs")
-        targets = as_tensor(targets, "targets")
-        if inputs.shape[0] != targets.shape[0] or inputs.shape[0] < 1:
-            raise ValueError(f"inputs, targets: need the same number (>= 1) of rows, got "
-                             f"{inputs.shape[0]} and {targets.shape[0]}")
+        targets = _as_targets(targets)
+        if inputs.dim() < 1 or targets.dim() < 1 or inputs.shape[0] != targets.shape[0] or inputs.shape[0] < 1:
+            raise ValueError(f"inputs, targets: need the same number (>= 1) of rows, got shapes "
+                             f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
         check_finite(inputs, "inputs")
-        check_finite(targets, "targets")
+        if targets.is_floating_point():
+            check_finite(targets, "targets")
         self.model, self.loss_fn, self.inputs, self.targets = model, loss, inputs, targets
         self.names = [n for n, _ in model.named_parameters()]
         params = [p for _, p in model.named_parameters()]
         if not params:
             raise ValueError("model: has no parameters")
+        try:
+            with torch.no_grad():
+                value = loss(model(inputs), targets)
+        except (RuntimeError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"loss: cannot be evaluated on these outputs and targets ({targets.dtype}, shape "
+                             f"{tuple(targets.shape)}): {exc}") from None
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise ValueError(f"loss: must return a scalar tensor, got {type(value).__name__} "
+                             f"{tuple(getattr(value, 'shape', ()))}")
         self.shapes = [p.shape for p in params]
         self.sizes = [p.numel() for p in params]
 
@@ -123,6 +136,20 @@ class ModuleObjective:
         one = lambda th, xi, ti: self.loss_fn(self.outputs(th, xi[None]), ti[None])
         per = torch.func.vmap(grad(one), in_dims=(None, 0, 0))(theta, x, t)
         return (per**2).mean(dim=0)
+
+
+def _as_targets(targets) -> torch.Tensor:
+    """Targets as a tensor of a real dtype, kept as given (class indices stay integers); floats from lists."""
+    if not isinstance(targets, torch.Tensor):
+        try:
+            targets = torch.as_tensor(targets)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"targets: cannot be read as a tensor ({exc})") from None
+        if targets.is_floating_point():
+            targets = targets.to(torch.float64)
+    if targets.is_complex():
+        raise ValueError(f"targets: expected a real dtype (floating point or integer class indices), got {targets.dtype}")
+    return targets
 
 
 def _output_hessian_product(loss: Loss, z: torch.Tensor, t: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:

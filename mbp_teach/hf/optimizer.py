@@ -11,9 +11,12 @@ One iteration k (``step(objective)``):
    Martens' relative-progress rule or ``max_cg``, keeping iterates at i = ceil(5 * 1.3^j);
 4. CG backtracking: from the last kept iterate, step back while the loss on S_k improves;
 5. rho = (f(theta + d) - f(theta)) / phi(d), phi the quadratic model CG minimised;
-   rho < 1/4 -> lambda *= 3/2, rho > 3/4 -> lambda *= 2/3 (Levenberg-Marquardt);
-6. Armijo line search on theta + t d: t = 1, 0.8, 0.8^2, ... until
-   f(theta + t d) <= f(theta) + c t g^T d (c = 1e-2); no acceptable t -> no step.
+   rho < 1/4 -> lambda = max(3/2 lambda, ``damping_floor``), rho > 3/4 -> lambda = max(2/3 lambda, ``min_damping``)
+   (Levenberg-Marquardt). The floor matters when lambda is 0 (``damping=0``) or tiny: a purely
+   multiplicative rule would keep lambda = 0 for ever, however bad the model;
+6. Armijo line search on theta + t d: t = 1, 0.8, 0.8^2, ..., 0.8^``max_shrinks`` until
+   f(theta + t d) <= f(theta) + c t g^T d (c = 1e-2); every loss evaluated is tested (and counted);
+   no acceptable t -> no step.
 
 Cost accounting in gradient-equivalent passes over the N training examples, by the usual
 FLOP ratio (a forward pass ~ 1/3 of a gradient, a backward pass ~ 2/3): a gradient on m examples
@@ -59,6 +62,11 @@ class HessianFree(torch.optim.Optimizer):
 
     ``objective`` is a :class:`~mbp_teach.hf.curvature.ModuleObjective` whose model owns ``params``.
     ``log`` holds one :class:`IterationLog` per iteration.
+
+    Damping: ``damping`` is the initial lambda (0 allowed); the rho rule never lowers it below ``min_damping``
+    and, when it raises it, raises it to at least ``damping_floor`` (> 0), so a run started at (or decayed to)
+    lambda ~ 0 can still recover from a bad model. ``max_shrinks``: the most step shrinks of the line search.
+    A loss or gradient that is NaN or infinite at the current parameters raises ``ValueError``.
     """
 
     def __init__(self, params, damping: float = 1.0, max_cg: int = 250, warm_start: float = 0.95,
@@ -67,9 +75,12 @@ class HessianFree(torch.optim.Optimizer):
                  flexible: bool | None = None, martens_stop: bool = True, backtrack: bool = True,
                  line_search: bool = True, armijo_c: float = 1e-2, shrink: float = 0.8, max_shrinks: int = 40,
                  sample_start: float = 1.0, sample_growth: float = 1.0, curvature_fraction: float = 1.0,
-                 min_damping: float = 0.0, seed: int = 0):
+                 min_damping: float = 0.0, damping_floor: float = 1e-6, seed: int = 0):
         check_positive(damping, "damping", allow_zero=True)
         check_positive(min_damping, "min_damping", allow_zero=True)
+        check_positive(damping_floor, "damping_floor")
+        if not isinstance(max_shrinks, int) or isinstance(max_shrinks, bool) or max_shrinks < 0:
+            raise ValueError(f"max_shrinks: need a non-negative integer, got {max_shrinks!r}")
         if not isinstance(max_cg, int) or max_cg < 1:
             raise ValueError(f"max_cg: need an integer >= 1, got {max_cg!r}")
         check_range(warm_start, "warm_start", 0.0, 1.0)
@@ -93,7 +104,7 @@ class HessianFree(torch.optim.Optimizer):
         self.martens_stop, self.backtrack, self.line_search = martens_stop, backtrack, line_search
         self.armijo_c, self.shrink, self.max_shrinks = armijo_c, shrink, max_shrinks
         self.sample_start, self.sample_growth, self.curvature_fraction = sample_start, sample_growth, curvature_fraction
-        self.min_damping = min_damping
+        self.min_damping, self.damping_floor = min_damping, damping_floor
         self.generator = torch.Generator().manual_seed(seed)
         self.grid = backtrack_grid(max_cg)
         self.log: list[IterationLog] = []
@@ -127,6 +138,10 @@ class HessianFree(torch.optim.Optimizer):
         theta = objective.get_params()
         with torch.enable_grad():
             f0, g = objective.loss_and_grad(theta, idx)
+        if not (math.isfinite(f0) and bool(torch.isfinite(g).all())):
+            raise ValueError(f"objective: the loss ({f0}) or its gradient is NaN or infinite at the current "
+                             "parameters; HF cannot take a step from here")
+        with torch.enable_grad():
             product = (objective.gauss_newton if self.curvature == "gn" else objective.hessian)(theta, cidx)
         self._passes += GRADIENT * frac
 
@@ -170,20 +185,21 @@ class HessianFree(torch.optim.Optimizer):
         if not math.isfinite(f_new):
             rho = -math.inf
         if rho < 0.25:
-            self.damping = lam * 1.5
+            self.damping = max(lam * 1.5, self.damping_floor)
         elif rho > 0.75:
             self.damping = max(lam * 2.0 / 3.0, self.min_damping)
 
         t, slope = 1.0, float(g @ d)
         if self.line_search:
-            accepted = False
-            f_t = f_new
-            for _ in range(self.max_shrinks):
-                if math.isfinite(f_t) and f_t <= f0 + self.armijo_c * t * slope:
-                    accepted = True
-                    break
+            def armijo(t: float, f_t: float) -> bool:
+                return math.isfinite(f_t) and f_t <= f0 + self.armijo_c * t * slope
+
+            f_t = f_new  # t = 1: already evaluated above
+            accepted, shrinks = armijo(t, f_t), 0
+            while not accepted and shrinks < self.max_shrinks:
                 t *= self.shrink
                 f_t = loss_at(t * d)
+                accepted, shrinks = armijo(t, f_t), shrinks + 1
             if not accepted:
                 t, f_t = 0.0, f0
             f_new = f_t
