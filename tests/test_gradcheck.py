@@ -43,10 +43,52 @@ def test_unknown_method():
         gc.compare(lambda b, x: x.sum(), (torch.ones(1, dtype=torch.float64),), methods=("magic",))
 
 
-def test_claim_prints_the_decade_and_asserts(capsys):
+def test_claim_prints_only_the_bound_and_asserts(capsys):
     gc.claim("err", 3.2e-13, 1e-6)
-    assert "err: < 1e-12  (claim: <= 1e-06)  OK" in capsys.readouterr().out
-    with pytest.raises(AssertionError):
+    gc.claim("far", 0.3, 1e-4, below=False)
+    assert capsys.readouterr().out == "err: < 1e-06\nfar: > 1e-04\n"
+    with pytest.raises(AssertionError, match="err"):
         gc.claim("err", 1e-3, 1e-6)
     with pytest.raises(AssertionError):
         gc.claim("err", math.nan, 1e-6)
+    with pytest.raises(AssertionError):
+        gc.claim("far", math.nan, 1e-4, below=False)
+
+
+def test_as_bound_text_does_not_depend_on_the_value():
+    assert {gc.as_bound(v, 1e-9) for v in (0.0, 9.9e-16, 1.0e-15, 3e-10, 1e-9)} == {"< 1e-09"}
+    with pytest.raises(AssertionError):
+        gc.as_bound(1.01e-9, 1e-9)
+
+
+def test_format_with_bounds_prints_bounds_and_asserts():
+    x = gp.inputs("kabsch", 1, seed=0)
+    table = gc.compare(gp.loss("kabsch"), x)
+    bounds = {"autograd": 1e-7, "ift": 1e-7, "ddn": 1e-7, "fd": 1e-5}
+    text = table.format(bounds=bounds)
+    assert text.count("< 1e-07") == 3 and text.count("< 1e-05") == 1
+    with pytest.raises(AssertionError):
+        table.format(bounds=dict(bounds, fd=1e-30))
+
+
+@pytest.mark.parametrize("version, release", [("2.13.0+cpu", "2.13"), ("2.13.1", "2.13"), ("3.0.0a0+git1", "3.0")])
+def test_torch_release(version, release):
+    assert gc.torch_release(version) == release
+
+
+def test_torch_release_refuses_garbage():
+    with pytest.raises(ValueError, match="version"):
+        gc.torch_release("nightly")
+
+
+def test_expect_svd_backward_failure_is_keyed_to_the_release():
+    known = gc.SVD_BACKWARD_RELEASES[0]
+    gc.expect_svd_backward_failure(True, "NaN at repetition", version="9.9.0")      # still fails: fine anywhere
+    gc.expect_svd_backward_failure(True, "NaN at repetition", version=f"{known}.0")
+    with pytest.raises(AssertionError, match=r"torch 9\.9 changed SVD's backward: NaN at repetition no longer shows"):
+        gc.expect_svd_backward_failure(False, "NaN at repetition", version="9.9.0+cpu")
+    with pytest.raises(AssertionError, match="Revisit notebook 02"):
+        gc.expect_svd_backward_failure(False, "NaN at repetition", version="9.9.0")
+    with pytest.raises(AssertionError, match=f"torch {known}: NaN at repetition no longer shows, although it did"):
+        gc.expect_svd_backward_failure(False, "NaN at repetition", version=f"{known}.0")
+

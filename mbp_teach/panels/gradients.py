@@ -103,6 +103,23 @@ class StepPanel(Panel):
         k = int(np.argmin(err))
         return float(self.steps[k]), float(err[k])
 
+    def typical_error(self, dtype: str, decades: float = 0.5) -> float:
+        """Median relative error over the steps within ``decades`` of h* = ``finite_diff.optimal_step``.
+
+        The bottom of the V is where truncation and round-off errors of opposite signs can cancel by
+        chance, so the single best error (``best_step``) is sometimes far below eps^(2/3), by an amount
+        that changes with the CPU; the median near h* is the error one should expect there.
+        """
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype: must be 'float32' or 'float64', got {dtype!r}")
+        if not decades > 0:
+            raise ValueError(f"decades: must be positive, got {decades}")
+        h_star = fd.optimal_step(getattr(torch, dtype))
+        near = np.abs(np.log10(self.steps / h_star)) <= decades
+        if not near.any():
+            raise ValueError(f"decades: no step of the panel lies within {decades} decades of h* = {h_star:.1e}")
+        return float(np.median(self.curves[dtype][near]))
+
     def error_at(self, dtype: str, h: float) -> float:
         """Relative error at step h, interpolated in log-log on the precomputed curve."""
         err = np.maximum(self.curves[dtype], 1e-17)
