@@ -62,6 +62,7 @@ figures: $(STAMP)
 
 # A static HTML site of the executed notebooks (no kernel needed), built offline.
 site: $(STAMP)
+	rm -rf build/site
 	$(PY) -m mbp_teach.site build/site
 
 # Browser tests (optional for learners): every notebook opened in JupyterLab in headless

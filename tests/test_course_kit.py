@@ -1,12 +1,10 @@
-"""The course kit: README figures come from `make figures`, figures are deterministic, the site
-renders without a kernel and shows pictures where widgets were."""
+"""The course kit: README figures come from `make figures`, figures are deterministic (the site has
+its own tests in test_site.py)."""
 
 import re
 from pathlib import Path
 
-import nbformat
-
-from mbp_teach import figures, site
+from mbp_teach import figures
 from mbp_teach.notebook import save_figure
 from mbp_teach.panel import new_figure
 
@@ -51,21 +49,6 @@ def test_saved_figures_are_byte_identical_when_redrawn(tmp_path, monkeypatch):
         ax.legend()
         sizes.append(save_figure(fig, "same").read_bytes())
     assert sizes[0] == sizes[1]
-
-
-def test_site_pages_replace_widgets_by_pictures_or_a_note(tmp_path):
-    path = figures.notebooks()[0]
-    nb = nbformat.read(path, as_version=4)
-    static = site.static_outputs(nb)
-    outs = [o for c in static.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert outs and not any(site.WIDGET in o.get("data", {}) for o in outs)
-    widget_outs = sum(site.WIDGET in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    replaced = sum(("image/png" in o.get("data", {})) or (o.get("data", {}).get("text/html") == site.NOTE) for o in outs)
-    assert replaced >= widget_outs > 0
-    written = site.build(tmp_path, [path])
-    page = (tmp_path / f"{path.stem}.html").read_text()
-    assert "Static page" in page and "data:image/png;base64" in page
-    assert "index.html" in written[0].name and path.stem in written[0].read_text()
 
 
 def test_show_saves_unless_a_check_run_asks_it_not_to(tmp_path, monkeypatch):
