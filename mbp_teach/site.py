@@ -274,13 +274,13 @@ def nav_bar(pages: list[Page], current: Page | None, edition_name: str) -> str:
 def launch_bar(page: Page, slug: str, branch: str, edition_name: str) -> str:
     urls = launch_urls(page.stem, slug, branch)
     part = PARTS[page.part][1] if page.part < len(PARTS) else "More"
-    note = " (solutions included)" if edition_name == "instructor" else ""
+    note = "the notebook with its solutions" if edition_name == "instructor" else "the notebook with exercise stubs"
     return (
         '<div class="mbp-launch">'
         f'<span class="mbp-part-label">{esc(part)}</span>'
         f'<a class="mbp-button mbp-primary" href="{esc(urls["binder"])}">Launch on Binder</a>'
         f'<a class="mbp-button" href="{esc(urls["colab"])}">Open in Colab</a>'
-        f'<a class="mbp-button" href="{esc(page.stem)}.ipynb" download>Download .ipynb{esc(note)}</a>'
+        f'<a class="mbp-button" href="{esc(page.stem)}.ipynb" title="{esc(note)}" download>Download .ipynb</a>'
         "</div>")
 
 
