@@ -36,7 +36,7 @@ from torch.func import grad, jacfwd, jacrev, vmap
 from . import residuals as res
 from .solvers.epipolar import epipolar_residuals
 from .solvers.fundamental import hartley_normalisation, weighted_moment
-from .implicit import (Policy, checked_inverse, current_policy, eight_point_start, solver_backwards,
+from .implicit import (Policy, _report, current_policy, eight_point_start, inverse_and_cond, solver_backwards,
                        straight_through)
 
 __all__ = ["BACKWARDS", "DeclarativeNode", "ddn_jacobian"]
@@ -56,14 +56,19 @@ class DeclarativeNode:
     rho: float = 1.0
     name: str = "ddn"
 
-    def attach(self, y: torch.Tensor, xs: Sequence[torch.Tensor], aux: Sequence[torch.Tensor] = ()) -> torch.Tensor:
-        """y (B, n), a solution computed by any means, returned with the DDN backward towards ``xs``."""
+    def attach(self, y: torch.Tensor, xs: Sequence[torch.Tensor], aux: Sequence[torch.Tensor] = (),
+               group: object = None) -> torch.Tensor:
+        """y (B, n), a solution computed by any means, returned with the DDN backward towards ``xs``.
+
+        Nodes attached with the same ``group`` (one solver built of several nodes) are logged as one
+        report per backward, so ``BackwardLog.flags()`` has one flag per problem."""
         if y.dim() != 2:
             raise ValueError(f"y: expected shape (B, n), got {tuple(y.shape)}")
         for k, t in enumerate(tuple(xs) + tuple(aux)):
             if t.shape[0] != y.shape[0]:
                 raise ValueError(f"argument {k}: leading dimension {t.shape[0]} != batch size {y.shape[0]}")
-        return _Declarative.apply(self, current_policy(), len(xs), y.detach(), *xs, *(a.detach() for a in aux))
+        return _Declarative.apply((self, group), current_policy(), len(xs), y.detach(), *xs,
+                                  *(a.detach() for a in aux))
 
 
 def _matrices(node: DeclarativeNode, y: torch.Tensor, xflat: torch.Tensor, shapes, aux):
@@ -103,26 +108,42 @@ def _matrices(node: DeclarativeNode, y: torch.Tensor, xflat: torch.Tensor, shape
 
 
 def ddn_jacobian(node: DeclarativeNode, y: torch.Tensor, xs: Sequence[torch.Tensor], aux: Sequence[torch.Tensor] = (),
-                 pol: Policy | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Dy (B, n, m), flags (B,)): the DDN formula for every problem; m = total size of one problem's xs."""
+                 pol: Policy | None = None, group: object = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Dy (B, n, m), flags (B,)): the DDN formula for every problem; m = total size of one problem's xs.
+
+    Computed in float64 whatever the dtype of y (Dy is returned in y's dtype): the augmented H of the
+    five-point node has condition numbers 1e6-1e7, beyond float32's limit (2e5) but harmless in float64;
+    the condition limit is then float64's. A problem is flagged when H or A H^-1 A^T is singular or
+    ill-conditioned; each backward logs one report, one flag per problem (``BackwardLog``).
+    """
     pol = pol or current_policy()
+    dtype = y.dtype
+    y = y.detach().to(torch.float64)
+    xs = [x.detach().to(torch.float64) for x in xs]
+    aux = tuple(a.to(torch.float64) if a.is_floating_point() else a for a in aux)
     B_ = y.shape[0]
     shapes = [tuple(x.shape[1:]) for x in xs]
-    xflat = torch.cat([x.detach().reshape(B_, -1) for x in xs], 1)
-    H, A, B, C = _matrices(node, y.detach(), xflat, shapes, tuple(aux))
-    Hinv, bad_h = checked_inverse(H, pol, f"{node.name}: H")
+    xflat = torch.cat([x.reshape(B_, math.prod(s)) for x, s in zip(xs, shapes)], 1)
+    if B_ == 0:  # an empty batch (vmap needs at least one problem)
+        return y.new_zeros(0, y.shape[1], xflat.shape[1]).to(dtype), torch.zeros(0, dtype=torch.bool)
+    H, A, B, C = _matrices(node, y, xflat, shapes, aux)
+    limit = pol.limit(torch.float64)
+    Hinv, cond_h = inverse_and_cond(H)
     HiAt = Hinv @ A.transpose(-1, -2)
-    Sinv, bad_s = checked_inverse(A @ HiAt, pol, f"{node.name}: A H^-1 A^T")
+    Sinv, cond_s = inverse_and_cond(A @ HiAt)
     HiB = Hinv @ B
     Dy = HiAt @ (Sinv @ (A @ HiB - C)) - HiB
-    flags = bad_h | bad_s
-    return torch.where(flags[:, None, None], torch.zeros_like(Dy), Dy), flags
+    cond = torch.maximum(cond_h, cond_s)
+    flags = ~((cond_h <= limit) & (cond_s <= limit) & torch.isfinite(Dy).flatten(1).all(-1))
+    _report(flags, torch.where(torch.isnan(cond), torch.full_like(cond, float("inf")), cond), pol,
+            f"{node.name}: H or A H^-1 A^T", torch.float64, group)
+    return torch.where(flags[:, None, None], torch.zeros_like(Dy), Dy).to(dtype), flags
 
 
 class _Declarative(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, node, pol, n_diff, y, *args):
-        ctx.node, ctx.pol, ctx.n_diff = node, pol, n_diff
+    def forward(ctx, node_group, pol, n_diff, y, *args):
+        (ctx.node, ctx.group), ctx.pol, ctx.n_diff = node_group, pol, n_diff
         ctx.save_for_backward(y, *args)
         return y.clone()
 
@@ -132,9 +153,9 @@ class _Declarative(torch.autograd.Function):
         y, *args = ctx.saved_tensors
         xs, aux = args[: ctx.n_diff], args[ctx.n_diff:]
         with torch.enable_grad():
-            Dy, _ = ddn_jacobian(ctx.node, y, xs, aux, ctx.pol)
+            Dy, _ = ddn_jacobian(ctx.node, y, xs, aux, ctx.pol, ctx.group)
         g = torch.einsum("bn,bnm->bm", gy, Dy)
-        grads = [p.reshape(x.shape) for p, x in zip(torch.split(g, [x[0].numel() for x in xs], 1), xs)]
+        grads = [p.reshape(x.shape) for p, x in zip(torch.split(g, [math.prod(x.shape[1:]) for x in xs], 1), xs)]
         grads = [gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[4: 4 + ctx.n_diff])]
         return (None, None, None, None, *grads, *([None] * len(aux)))
 
@@ -211,8 +232,9 @@ def _eight_point(forward, x1, x2, w):
     with torch.no_grad():
         F0, v = z0[:, :9].unflatten(-1, (3, 3)), z0[:, 10:13]
         Fn0 = (F0 - (F0 @ v.unsqueeze(-1)) @ v.unsqueeze(-2)).flatten(1)
-    f = EIGEN.attach(z0[:, :9], xs)
-    Fn = RANK2.attach(Fn0, (f,))
+    group = object()  # the two nodes of one solver call: one report per backward
+    f = EIGEN.attach(z0[:, :9], xs, group=group)
+    Fn = RANK2.attach(Fn0, (f,), group=group)
     _, T1 = hartley_normalisation(xs[0], xs[2])
     _, T2 = hartley_normalisation(xs[1], xs[2])
     out = T2.transpose(-1, -2) @ Fn.unflatten(-1, (3, 3)) @ T1

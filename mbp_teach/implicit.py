@@ -49,6 +49,7 @@ from torch.func import vjp, vmap
 
 __all__ = [
     "BACKWARDS", "BackwardLog", "Policy", "SingularJacobianError", "SingularJacobianWarning", "checked_inverse",
+    "connected_zero", "inverse_and_cond",
     "checked_solve_transposed", "ift_vjp", "implicit", "policy", "residual_jacobian", "solver_backwards",
     "straight_through",
 ]
@@ -76,16 +77,28 @@ class BackwardLog:
 
     reports: list[dict] = field(default_factory=list)
 
+    def _merged(self, key: str, combine) -> list[torch.Tensor]:
+        """One tensor per backward: consecutive reports of one ``group`` (several nodes of one solver) combined."""
+        out: list[list] = []
+        for r in self.reports:
+            g = r.get("group")
+            if g is not None and out and out[-1][0] is g and out[-1][1].shape == r[key].shape:
+                out[-1][1] = combine(out[-1][1], r[key])
+            else:
+                out.append([g, r[key]])
+        return [t for _, t in out]
+
     def flags(self) -> torch.Tensor:
-        """All flags (True = problem flagged) of every backward, concatenated."""
+        """All flags (True = problem flagged) of every backward, concatenated: one per problem and backward."""
         if not self.reports:
             return torch.zeros(0, dtype=torch.bool)
-        return torch.cat([r["flags"] for r in self.reports])
+        return torch.cat(self._merged("flags", torch.logical_or))
 
     def cond(self) -> torch.Tensor:
+        """The condition numbers behind ``flags`` (the largest where a backward logged several)."""
         if not self.reports:
             return torch.zeros(0)
-        return torch.cat([r["cond"] for r in self.reports])
+        return torch.cat(self._merged("cond", torch.maximum))
 
 
 @dataclass(frozen=True)
@@ -125,10 +138,12 @@ def current_policy() -> Policy:
     return _POLICY.get()
 
 
-def _report(flags: torch.Tensor, cond: torch.Tensor, pol: Policy, what: str, dtype: torch.dtype) -> None:
+def _report(flags: torch.Tensor, cond: torch.Tensor, pol: Policy, what: str, dtype: torch.dtype,
+            group: object = None) -> None:
     """Log the flags, then warn or raise if any problem is flagged."""
     if pol.log is not None:
-        pol.log.reports.append({"what": what, "flags": flags.detach().cpu(), "cond": cond.detach().cpu()})
+        pol.log.reports.append({"what": what, "flags": flags.detach().cpu(), "cond": cond.detach().cpu(),
+                                "group": group})
     if bool(flags.any()):
         items = torch.nonzero(flags).flatten().tolist()
         head = ", ".join(str(i) for i in items[:10]) + (", ..." if len(items) > 10 else "")
@@ -143,14 +158,20 @@ def _norm1(A: torch.Tensor) -> torch.Tensor:
     return A.abs().sum(-2).amax(-1)  # max column sum; NaN propagates
 
 
+def inverse_and_cond(J: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(J^-1, 1-norm condition number ||J||_1 ||J^-1||_1) for a batch J (B, n, n); inf where J is singular."""
+    Jinv, info = torch.linalg.inv_ex(J)
+    cond = torch.where(info == 0, _norm1(J) * _norm1(Jinv), torch.full_like(J[:, 0, 0], float("inf")))
+    return Jinv, cond
+
+
 def checked_inverse(J: torch.Tensor, pol: Policy, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(J^-1 with flagged problems zeroed, flags) for a batch J (B, n, n); warns or raises per ``pol``.
 
     A problem is flagged when J is exactly singular or not finite, or its 1-norm condition number
     ||J||_1 ||J^-1||_1 exceeds the policy's limit (NaN and inf are flagged too).
     """
-    Jinv, info = torch.linalg.inv_ex(J)
-    cond = torch.where(info == 0, _norm1(J) * _norm1(Jinv), torch.full_like(J[:, 0, 0], float("inf")))
+    Jinv, cond = inverse_and_cond(J)
     flags = ~(cond <= pol.limit(J.dtype))
     _report(flags, cond, pol, what, J.dtype)
     return torch.where(flags[:, None, None], torch.zeros_like(Jinv), Jinv), flags
@@ -276,7 +297,15 @@ def straight_through(value: torch.Tensor, differentiable: torch.Tensor) -> torch
 
 
 def _flat(t: torch.Tensor, batch: torch.Size) -> torch.Tensor:
-    return t.reshape((-1,) + t.shape[len(batch):])
+    """Merge the batch dimensions into one (explicit size: a -1 is ambiguous for an empty batch)."""
+    return t.reshape((batch.numel(),) + t.shape[len(batch):])
+
+
+def connected_zero(value: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+    """``value`` exactly, attached to the graph of ``inputs`` with a zero gradient (as autograd would give
+    for an output that does not depend on them), so ``backward()`` works when nothing is differentiated."""
+    link = sum((x.sum() * 0.0 for x in inputs if x.requires_grad), value.new_zeros(()))
+    return value.detach() + link
 
 
 Attach = Callable[[str, torch.Tensor, tuple, tuple], torch.Tensor]
@@ -313,8 +342,8 @@ def solver_backwards(attach: Attach) -> dict[str, Callable]:
         # Only the valid (real) solutions solve the equations; the others keep a zero gradient.
         Ef = E.reshape(-1, 3, 3)
         idx = torch.nonzero(valid.reshape(-1)).flatten()
-        if idx.numel() == 0:
-            return E.clone(), valid
+        if idx.numel() == 0:  # nothing to differentiate: a zero gradient, still connected to the graph
+            return connected_zero(E, x1, x2), valid
         item = idx // n_sol
         Ev = Ef[idx]
         e = attach("five_point", Ev.flatten(1), (_flat(x1, b)[item], _flat(x2, b)[item]), (essential_frame(Ev),))

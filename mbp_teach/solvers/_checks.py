@@ -21,9 +21,20 @@ def fail_where(bad: torch.Tensor, message: str) -> None:
         raise ValueError(f"{message} in {int(bad.sum())} of {bad.numel()} problem(s) (first at batch index {first})")
 
 
+SUPPORTED_DTYPES = (torch.float32, torch.float64)
+
+
+def supported_dtype(x: torch.Tensor, name: str) -> None:
+    """The solvers compute in float32 or float64 only: LAPACK has no float16/bfloat16 kernels."""
+    if x.dtype not in SUPPORTED_DTYPES:
+        raise ValueError(f"{name}: the solvers support float32 and float64 only, got {x.dtype}; "
+                         "convert with .double() (or .float())")
+
+
 def points(x, name: str, dim: int, min_points: int, exact: bool = False) -> torch.Tensor:
-    """A finite floating tensor of shape (..., N, dim) with N >= min_points (N == min_points if exact)."""
+    """A finite float32/float64 tensor of shape (..., N, dim) with N >= min_points (N == min_points if exact)."""
     x = val.as_tensor(x, name)
+    supported_dtype(x, name)
     val.check_shape(x, name, (None, dim))
     n = x.shape[-2]
     if exact and n != min_points:

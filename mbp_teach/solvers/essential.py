@@ -204,44 +204,208 @@ def essential_constraints(E: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.linalg.det(E).unsqueeze(-1), trace.flatten(-2)], dim=-1)
 
 
-def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "qr"
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
+VALID_TOL = 1e-3
+"""Default tolerance of ``valid`` without ``refine``: max |essential_constraints(E)| of the unit-norm E."""
+REFINED_TOL = 1e-9
+"""Default tolerance of ``valid`` with ``refine=True`` (a polished simple root reaches about 1e-15)."""
+REFINE_STEPS = 5
+
+
+def _residual():
+    from ..residuals import essential_residual
+
+    return essential_residual
+
+
+def essential_frame_of(E: torch.Tensor) -> torch.Tensor:
+    from ..residuals import essential_frame
+
+    return essential_frame(E)
+
+# Per-problem reason codes of ``five_point`` (``Solutions.reason``); 0 means the problem was solved.
+OK, RANK, ROTATION, NO_SOLUTION = 0, 1, 2, 3
+REASONS = {
+    OK: "solved",
+    RANK: "the 5x9 epipolar matrix has rank < 5 (repeated or degenerate points), so E is not determined",
+    ROTATION: "x2 is a rotation of x1 (no translation, e.g. x2 = x1), so E is not determined",
+    NO_SOLUTION: "no real root satisfies the essential constraints to the tolerance",
+}
+
+
+class Solutions(tuple):
+    """``five_point``'s result: unpacks as the pair (E, valid); ``reason`` (...,) int8 says per problem
+    why it has no valid solution (a key of ``REASONS``; 0 = solved), ``why()`` in words."""
+
+    def __new__(cls, E: torch.Tensor, valid: torch.Tensor, reason: torch.Tensor):
+        self = super().__new__(cls, (E, valid))
+        self.reason = reason
+        return self
+
+    @property
+    def E(self) -> torch.Tensor:
+        return self[0]
+
+    @property
+    def valid(self) -> torch.Tensor:
+        return self[1]
+
+    def why(self) -> list[str]:
+        """The reason of every problem, in words, flattened over the batch."""
+        return [REASONS[int(r)] for r in self.reason.flatten()]
+
+
+def refine_roots(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, valid: torch.Tensor,
+                 steps: int | None = None) -> torch.Tensor:
+    """Polish each valid root E (..., 10, 3, 3) by Newton (Gauss-Newton) steps on the square residual F(E) = 0
+    of ``mbp_teach.residuals.essential_residual`` (5 epipolar equations, |E| = 1, det E = 0, 2 trace equations):
+
+        e <- e - J^-1 F(e),   J = dF/de (9 x 9) at the current e, held constant (no gradient through J).
+
+    A simple root converges quadratically; at a small baseline the eigenvalue stage loses digits that
+    two steps recover. x1, x2: (..., 5, 2). Invalid entries stay zero. With J held constant, the gradient
+    of one step with respect to the points is -J^-1 dF/dx: the implicit-function gradient.
+    """
+    from ..residuals import essential_frame, essential_jacobian, essential_residual
+
+    stand_in = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=E.dtype) / 2**0.5
+    e = torch.where(valid[..., None, None], E, stand_in).flatten(-2)  # (..., 10, 9)
+    xs = [x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2)]
+    for _ in range(REFINE_STEPS if steps is None else steps):
+        with torch.no_grad():
+            frame = essential_frame(e.detach().unflatten(-1, (3, 3)))
+            J = essential_jacobian(e.detach(), *xs, frame)
+            LU, piv, info = torch.linalg.lu_factor_ex(J)
+        F = essential_residual(e, *xs, frame)
+        step = torch.linalg.lu_solve(LU, piv, F.unsqueeze(-1)).squeeze(-1)
+        ok = (info == 0) & torch.isfinite(step.detach()).all(-1)
+        e = torch.where(ok.unsqueeze(-1), e - torch.where(ok.unsqueeze(-1), step, torch.zeros_like(step)), e)
+    E = e.unflatten(-1, (3, 3))
+    return torch.where(valid[..., None, None], E, torch.zeros_like(E))
+
+
+def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "qr", refine: bool = False,
+                        tol: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(E (..., 10, 3, 3), valid (..., 10)) from validated (..., 5, 2) calibrated points.
 
+    Computed in float64 whatever the input dtype (E is returned in the input's dtype; gradients
+    flow through the casts). ``valid``: a real root whose unit-norm E satisfies
+    max |essential_constraints(E)| <= tol (``VALID_TOL``, or ``REFINED_TOL`` with ``refine``).
     Plain autograd-differentiable (through solve, linalg.eig and ``null_space_basis``); a loss
     must use only valid entries and be invariant to the sign of E.
     """
+    dtype = x1.dtype
+    x1, x2 = x1.to(torch.float64), x2.to(torch.float64)
+    tol = (REFINED_TOL if refine else VALID_TOL) if tol is None else tol
     basis = null_space_basis(x1, x2, null_space)
     G, ok = eliminate(constraint_matrix(basis))
     xyz, valid = roots_from_action(action_matrix(G), ok)
-    return compose_essential(basis, xyz, valid), valid
+    E = compose_essential(basis, xyz, valid)
+    if refine:
+        E = refine_roots(E, x1, x2, valid)
+    with torch.no_grad():
+        valid = valid & (essential_constraints(E.detach()).abs().amax(-1) <= tol)
+        if refine:
+            frame = essential_frame_of(E.detach())
+            xs = [x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2)]
+            valid = valid & (_residual()(E.detach().flatten(-2), *xs, frame).abs().amax(-1) <= tol)
+    E = torch.where(valid[..., None, None], E, torch.zeros_like(E))
+    return E.to(dtype), valid
 
 
 def _validate(x1, x2) -> tuple[torch.Tensor, torch.Tensor]:
     x1 = _checks.points(x1, "x1", 2, 5, exact=True)
     x2 = _checks.points(x2, "x2", 2, 5, exact=True)
-    x1, x2 = _checks.pair(x1, x2, ("x1", "x2"))
+    return _checks.pair(x1, x2, ("x1", "x2"))
+
+
+def degeneracy(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+    """Per problem (...,) int8: ``RANK``, ``ROTATION`` or ``OK`` for validated points x1, x2 (..., 5, 2).
+
+    - ``RANK``: the 5x9 epipolar matrix has rank < 5 up to 1000 machine epsilons (repeated points...);
+    - ``ROTATION``: the bearing vectors b = xh / |xh| satisfy b2_i = R b1_i for one rotation R (Kabsch
+      on the bearings, each b2_i re-oriented by the sign of b2_i . R b1_i) up to max_i |b2_i x R b1_i| <= 1000 eps of the input dtype. Then every
+      E = [t]_x R fits the points: E is not determined by the data (t = 0, or x2 = x1 with R = I).
+    """
+    eps = torch.finfo(x1.dtype).eps
     with torch.no_grad():
-        s = torch.linalg.svdvals(epipolar_rows(x1.detach(), x2.detach()))
-    _checks.fail_where(_checks.rank_deficient(s, 4),
-                       "x1, x2: the 5x9 epipolar matrix has rank < 5 (repeated or degenerate points), "
-                       "so E is not determined")
-    return x1, x2
+        a, b = x1.detach().to(torch.float64), x2.detach().to(torch.float64)
+        s = torch.linalg.svdvals(epipolar_rows(a, b))
+        rank = _checks.rank_deficient(s, 4, tol=1e3 * eps)
+        b1 = torch.nn.functional.normalize(torch.cat([a, torch.ones_like(a[..., :1])], -1), dim=-1)
+        b2 = torch.nn.functional.normalize(torch.cat([b, torch.ones_like(b[..., :1])], -1), dim=-1)
+        R = _bearing_rotation(b1, b2)
+        # a point behind a camera has its bearing's sign flipped (x h = -b): re-orient, fit again
+        b2 = b2 * torch.where(((b1 @ R.transpose(-1, -2)) * b2).sum(-1, keepdim=True) < 0, -1.0, 1.0)
+        R = _bearing_rotation(b1, b2)
+        misfit = torch.linalg.cross(b2, b1 @ R.transpose(-1, -2)).norm(dim=-1).amax(-1)
+        rotation = misfit <= 1e3 * eps
+    reason = torch.full(x1.shape[:-2], OK, dtype=torch.int8)
+    reason = torch.where(rotation, torch.tensor(ROTATION, dtype=torch.int8), reason)
+    return torch.where(rank, torch.tensor(RANK, dtype=torch.int8), reason)
 
 
-def five_point(x1, x2, *, backward: str = "autograd", null_space: str = "qr") -> tuple[torch.Tensor, torch.Tensor]:
+def _bearing_rotation(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
+    """Kabsch: the rotation R (..., 3, 3) best mapping the unit vectors b1 onto b2 (..., 5, 3)."""
+    U, _, Vh = torch.linalg.svd(b2.transpose(-1, -2) @ b1)
+    d = torch.linalg.det(U @ Vh).sign()
+    return (U * torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1).unsqueeze(-2)) @ Vh
+
+
+@functools.lru_cache(maxsize=1)
+def _stand_in() -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed generic five-point problem (float64) computed in place of degenerate ones in a batch."""
+    from ..data import two_view
+
+    scene = two_view(5, seed=20240)
+    return scene.x1, scene.x2
+
+
+def five_point(x1, x2, *, backward: str = "autograd", null_space: str = "qr", refine: bool = False,
+               tol: float | None = None) -> Solutions:
     """All essential matrices through five calibrated correspondences x1, x2 (..., 5, 2).
 
-    Returns E (..., 10, 3, 3), unit Frobenius norm, sign arbitrary, and valid (..., 10) bool
-    marking the real solutions (up to 10; typically 2-6). Entries with valid False are zero.
+    Returns ``Solutions``, which unpacks as the pair (E, valid): E (..., 10, 3, 3), unit Frobenius
+    norm, sign arbitrary, in the input's dtype; valid (..., 10) bool marks the solutions (up to 10;
+    typically 2-6); entries with valid False are zero. A solution is valid when it is a real root
+    and its E satisfies the essential constraints (det E and 2 E E^T E - tr(E E^T) E, see
+    ``essential_constraints``) to ``tol`` in max-abs: by default 1e-3 (``VALID_TOL``), or 1e-9
+    (``REFINED_TOL``) with ``refine=True``. ``Solutions.reason`` (...,) says per problem why it has
+    no valid solution (``REASONS``).
+
+    - float32 input is solved in float64 internally, the IFT/DDN backward included, and E returned in
+      float32 (a float32 elimination misses roots and accepts non-essential matrices); gradients flow
+      to float32 inputs.
+    - ``refine=True`` polishes every root by five Newton steps on the essential residual
+      (``refine_roots``): it recovers the digits the eigenvalue stage loses at small baselines.
+    - Degenerate problems (rank-deficient epipolar matrix, or x2 a rotation of x1: see ``degeneracy``)
+      raise ValueError for a single problem (x1 of shape (5, 2)); inside a batch they come back with no
+      valid solution, zero E, zero gradient and their ``reason``, and the other problems are solved.
+
     ``null_space`` ("qr", "svd", "gram_svd"; see ``null_space_basis``) changes only the basis of
     stage 1, hence the order of the solutions and what ``backward="autograd"`` differentiates;
     the IFT and DDN backwards use only the forward's values and give the same gradient for each.
-    Raises ValueError for wrong shapes (exactly 5 points), NaN/inf, rank-deficient point sets and
-    an unknown ``backward`` or ``null_space``.
+    Raises ValueError for wrong shapes (exactly 5 points), NaN/inf, a dtype other than
+    float32/float64, and an unknown ``backward`` or ``null_space``.
     """
     check_mode(backward)
     check_null_space(null_space)
+    if tol is not None and not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and tol > 0):
+        raise ValueError(f"tol: expected a positive number, got {tol!r}")
     x1, x2 = _validate(x1, x2)
-    forward = functools.partial(_five_point_forward, null_space=null_space)
-    return dispatch("five_point", forward, (x1, x2), backward)
+    reason = degeneracy(x1, x2)
+    bad = reason != OK
+    if x1.dim() == 2 and bool(bad):
+        raise ValueError(f"x1, x2: {REASONS[int(reason)]}")
+    if bool(bad.any()):  # solve a harmless stand-in in their place, then mark them
+        s1, s2 = (s.to(x1) for s in _stand_in())
+        x1 = torch.where(bad[..., None, None], s1, x1)
+        x2 = torch.where(bad[..., None, None], s2, x2)
+    forward = functools.partial(_five_point_forward, null_space=null_space, refine=refine, tol=tol)
+    # float64 throughout, the backward included (the casts are differentiable); E in the caller's dtype
+    E, valid = dispatch("five_point", forward, (x1.to(torch.float64), x2.to(torch.float64)), backward)
+    E = E.to(x1.dtype)
+    if bool(bad.any()):
+        valid = valid & ~bad.unsqueeze(-1)
+        E = torch.where(valid[..., None, None], E, torch.zeros_like(E))
+    reason = torch.where(~bad & ~valid.any(-1), torch.tensor(NO_SOLUTION, dtype=torch.int8), reason)
+    return Solutions(E, valid, reason)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import torch
 
 from .. import validation as val
-from ._checks import fail_where
+from ._checks import fail_where, supported_dtype
 
 
 def companion_matrix(coeffs) -> torch.Tensor:
     """The (..., d, d) companion matrix of polynomials with coefficients (..., d+1), highest first."""
     c = val.as_tensor(coeffs, "coeffs")
+    supported_dtype(c, "coeffs")
     val.check_shape(c, "coeffs", (None,))
     if c.shape[-1] < 2:
         raise ValueError(f"coeffs: a polynomial of degree >= 1 needs at least 2 coefficients, got {c.shape[-1]}")
