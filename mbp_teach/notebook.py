@@ -43,6 +43,17 @@ def save_figure(fig, name: str) -> Path:
     return path
 
 
+def save_panel(fig, save: str) -> Path | None:
+    """``save_figure`` for a panel's figure, which its widget displays (so ``show`` is not called).
+
+    Like ``show(fig, save=...)`` it writes nothing under ``MBP_TEACH_NO_SAVE`` (``make test``,
+    ``make portable``) and returns None then; otherwise the path of figures/<save>.png.
+    """
+    if os.environ.get("MBP_TEACH_NO_SAVE"):
+        return None
+    return save_figure(fig, save)
+
+
 def show(fig, save: str | None = None):
     """Display a figure under either backend (ipympl canvas widget or inline PNG).
 
@@ -84,7 +95,7 @@ def claim(name: str, value: float, bound: float, below: bool = True, show_value:
     ``below=True`` asserts value <= bound, otherwise value >= bound. NaN always fails.
     ``show_value=False`` prints only the bound: for errors at round-off level, whose last digits
     depend on the BLAS build and the order of reductions and so would break nbval's comparison
-    (``gradcheck.claim`` prints their decade instead, through ``value_format``).
+    (``gradcheck.claim`` prints only the bound).
     """
     value = float(value)
     ok = (value <= bound) if below else (value >= bound)

@@ -16,6 +16,7 @@ import torch
 from hf_threads import one_thread  # noqa: F401  (autouse fixture: one torch thread)
 
 from mbp_teach import data
+from mbp_teach import gradcheck as gc
 from mbp_teach import gradient_problems as gp
 from mbp_teach.minbackprop import report, train
 from mbp_teach.solvers import essential as es
@@ -78,7 +79,9 @@ def test_autograd_through_full_svd_gives_an_exactly_zero_gradient():
     x = gp.inputs("five_point", 200, seed=3)
     g = gradients(x, "autograd", "svd")
     ift = gradients(x, "ift", "qr")
-    assert bool((g == 0).all())  # every problem: silently zero, no error, no NaN
+    # every problem: silently zero, no error, no NaN (a property of the torch release: keyed to it)
+    gc.expect_svd_backward_failure(bool((g == 0).all()), "autograd through a full_matrices=True SVD's null space "
+                                   "gives an exactly zero gradient")
     assert bool((ift.norm(dim=1) > 1e-3).all())  # while the true gradient is not
     # the IFT with the same forward is unaffected: finite and equal to the qr IFT gradient
     assert_agree(gradients(x, "ift", "svd"), ift)
