@@ -59,7 +59,8 @@ class RosenbrockHF(Panel):
         self.first.set_data(p[:2, 0], p[:2, 1])
         err = float((path[-1] - 1.0).norm())
         step = float((path[1] - path[0]).norm())
-        done = f"reached (1, 1) to {err:.0e} in {len(p) - 1} HF iterations" if err <= 1e-8 else \
+        # the distance at convergence is round-off (its digits differ between CPUs): shown as the bound only
+        done = f"reached (1, 1) to within 1e-8 in {len(p) - 1} HF iterations" if err <= 1e-8 else \
             f"after {len(p) - 1} HF iterations still {err:.2g} from (1, 1)"
         return f"λ0 = {damping:.3g}, {max_cg} CG iteration(s) per step: first step length {step:.3g}; {done}"
 
