@@ -50,6 +50,33 @@ def test_small_tau_decreases_error_monotonically_large_tau_does_not():
     assert (sweep["count"][:, 2] > 0).all()
 
 
+def test_tau_sweep_statistics_over_seeds_and_their_margins():
+    taus, seeds = [0.0, 0.2, 0.5], [0, 1, 2]
+    sweep = tau_sweep(taus, seeds, steps=40)
+    for k in ("count", "first", "first_rise", "max_rise", "final"):
+        assert sweep[k].shape == (3, 3)
+    for k in ("seeds_violating", "first_median", "count_median", "count_min", "count_max"):
+        assert sweep[k].shape == (3,)
+    hit = sweep["first"] >= 0
+    assert (hit == (sweep["count"] > 0)).all()
+    assert list(sweep["seeds_violating"]) == list(hit.sum(axis=0))
+    assert sweep["seeds_violating"][0] == 0 and np.isnan(sweep["first_median"][0])
+    assert sweep["seeds_violating"][2] == 3 and sweep["first_median"][2] == np.median(sweep["first"][:, 2])
+    assert (sweep["count_min"] <= sweep["count_median"]).all() and (sweep["count_median"] <= sweep["count_max"]).all()
+    assert sweep["count_median"][2] == np.median(sweep["count"][:, 2])
+    # the sign of max_rise says whether the run was monotone; its size is the margin from a violation
+    assert ((sweep["max_rise"] > 0) == hit).all()
+    assert (sweep["first_rise"][hit] > 0).all() and (sweep["first_rise"][~hit] == 0).all()
+    assert (sweep["max_rise"][hit] >= sweep["first_rise"][hit]).all()
+
+
+@pytest.mark.parametrize("taus, seeds, match", [([], [0], "taus"), ([-0.1], [0], "taus"), ([float("nan")], [0], "taus"),
+                                                ([0.1], [], "seeds")])
+def test_tau_sweep_rejects_bad_input(taus, seeds, match):
+    with pytest.raises(ValueError, match=match):
+        tau_sweep(taus, seeds, steps=5)
+
+
 def test_step_needs_a_closure_and_valid_settings():
     w = torch.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="closure"):
