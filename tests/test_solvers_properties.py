@@ -94,3 +94,18 @@ def test_readme_mirrors_the_bad_input_table():
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     assert bad_input.markdown() in readme
     assert len(bad_input.BAD_INPUT) >= 8
+
+
+def test_the_live_tour_shows_each_refusal_and_flag():
+    rows = dict(bad_input.tour())
+    assert len(rows) == 7
+    for what in ("kabsch with 2-D points", "kabsch in float16", "kabsch with six points on one line",
+                 "five_point, one problem with x2 = x1"):
+        assert rows[what].startswith("ValueError: ")
+    assert "float32 and float64 only" in rows["kabsch in float16"]
+    batch = rows["five_point, a batch of 3: generic, x2 = x1, a repeated point"].split("; ")
+    assert batch[0].endswith("solved") and "problem 0: 0 valid" not in batch[0]
+    assert batch[1].startswith("problem 1: 0 valid") and "rotation of x1" in batch[1]
+    assert batch[2].startswith("problem 2: 0 valid") and "rank < 5" in batch[2]
+    assert rows["five_point in float32"].endswith("torch.float32")
+    assert rows["five_point, empty batch, backward='ift'"].startswith("backward() works")
