@@ -2,8 +2,16 @@
 
 A ``Panel`` owns its controls and one figure. Moving a control calls ``update(**values)``,
 a plain method a test can call without a browser; it changes artists with ``set_data`` and
-asks for ``draw_idle``. A ``ValueError`` raised while updating (a degenerate setting, a
+asks for a redraw. A ``ValueError`` raised while updating (a degenerate setting, a
 divergent run) is shown in the panel's message line instead of a stack trace.
+
+Redraw by blitting: a panel that declares the artists a move changes (``self.blit_artists(...)``)
+is redrawn by restoring a saved picture of everything else and drawing only those artists, then
+``canvas.blit()``: ipympl sends that frame to the browser directly (a diff image). Without it, or
+while no valid background exists (first display, a resize, a new dpi ratio, after ``savefig``),
+the panel asks for ``draw_idle``: the browser then requests a full ``canvas.draw()``, which also
+saves a new background. An ``Axis`` (``ax.xaxis``) can be a blitted artist: its ticks and label
+are then redrawn on every move, for panels whose axis limits follow the data.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import math
 from typing import Any, Mapping
 
 import ipywidgets as widgets
+import matplotlib
 import matplotlib.pyplot as plt
 
 
@@ -39,6 +48,7 @@ class Panel:
         self.message = widgets.HTML(value="")
         self.last_error: str | None = None
         self._wired = False
+        self.blitter: Blitter | None = None
 
     # -- what tests and callbacks call ------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -65,12 +75,23 @@ class Panel:
         except ValueError as exc:
             self.last_error = str(exc)
             self.message.value = f"<span style='color:#b00'>⚠ {html.escape(str(exc))}</span>"
-            self.fig.canvas.draw_idle()
+            self.redraw()
             return False
         self.last_error = None
         self.message.value = html.escape(note) if isinstance(note, str) else ""
-        self.fig.canvas.draw_idle()
+        self.redraw()
         return True
+
+    def blit_artists(self, *artists) -> None:
+        """Declare every artist a move can change; later moves redraw only these (see the module doc)."""
+        self.blitter = Blitter(self.fig, artists)
+
+    def redraw(self) -> str:
+        """Blit the changed artists when a background is saved, else ask for a full draw; says which."""
+        if self.blitter is not None and self.blitter.blit():
+            return "blit"
+        self.fig.canvas.draw_idle()
+        return "full"
 
     def _update(self, **values: Any) -> str | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -109,6 +130,56 @@ class Panel:
                 panel._silent = False
 
         return _Quiet()
+
+
+class Blitter:
+    """Redraws ``artists`` over a saved background (the figure drawn without them).
+
+    The artists are marked ``animated``: a full ``canvas.draw()`` leaves them out, then this
+    object's ``draw_event`` handler saves the background and draws them on top, so the frame is
+    complete. ``savefig`` draws animated artists itself; the background is then dropped (the
+    next move asks for a full draw). A background is used only at the figure size and dpi it
+    was saved at.
+    """
+
+    def __init__(self, fig, artists) -> None:
+        self.fig = fig
+        self.artists = list(artists)
+        for a in self.artists:
+            a.set_animated(True)
+        self.background = None
+        self._key = None
+        fig.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def _state(self):
+        return (tuple(self.fig.bbox.bounds), self.fig.dpi, id(self.fig.canvas))
+
+    def _on_draw(self, event) -> None:
+        canvas = self.fig.canvas
+        if canvas.is_saving() or not hasattr(canvas, "copy_from_bbox"):
+            self.background = None
+            return
+        self.background = canvas.copy_from_bbox(self.fig.bbox)
+        self._key = self._state()
+        self._draw_artists()
+
+    def _draw_artists(self) -> None:
+        # a figure drawn with its own text settings (panels.fast.unhinted_text) gets them here too
+        hinting = getattr(self.fig, "mbp_text_hinting", None)
+        with matplotlib.rc_context({"text.hinting": hinting} if hinting else {}):
+            for a in self.artists:
+                if a.get_visible():
+                    self.fig.draw_artist(a)
+
+    def blit(self) -> bool:
+        """Restore the background, draw the artists, push the frame; False if no valid background."""
+        if self.background is None or self._key != self._state():
+            return False
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        self._draw_artists()
+        canvas.blit(self.fig.bbox)
+        return True
 
 
 def on_grid(control: widgets.ValueWidget, value: Any) -> Any:

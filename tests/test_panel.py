@@ -71,3 +71,62 @@ def test_values_are_put_on_the_slider_grid_as_a_browser_shows_them():
     p = Line()
     p.update(slope=0.123456)  # FloatSlider's default step is 0.1
     assert p.controls["slope"].value == pytest.approx(0.1) and list(p.line.get_ydata()) == [0, p.controls["slope"].value]
+
+
+# -- blitting: a move redraws only the declared artists, and the frame looks like a full draw ------------
+def _blitting_line():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = Line()
+    p.ax.set_xlim(0, 1)
+    p.ax.set_ylim(-2, 2)
+    p.blit_artists(p.line, p.ax.title)
+    return p
+
+
+def test_blitting_needs_a_background_then_blits_until_the_size_changes():
+    p = _blitting_line()
+    assert p.redraw() == "full"  # nothing drawn yet: the browser must draw everything once
+    p.fig.canvas.draw()
+    assert p.redraw() == "blit"
+    p.fig.set_size_inches(3, 2)  # ipympl resizes the figure: the saved background no longer fits
+    assert p.redraw() == "full"
+    p.fig.canvas.draw()
+    assert p.redraw() == "blit"
+    p.fig.savefig(__import__("io").BytesIO(), format="png")  # savefig draws everything: background dropped
+    assert p.redraw() == "full"
+
+
+def test_blitted_frame_equals_a_full_draw():
+    import numpy as np
+
+    p = _blitting_line()
+    p.fig.canvas.draw()
+    p.update(slope=1.5)
+    p.ax.set_title("slope 1.5")
+    p.redraw()
+    blitted = np.asarray(p.fig.canvas.buffer_rgba()).copy()
+    for a in p.blitter.artists:
+        a.set_animated(False)
+    p.blitter.artists = []  # a plain figure: everything drawn once, in z-order
+    p.fig.canvas.draw()
+    differ = (blitted != np.asarray(p.fig.canvas.buffer_rgba())).any(-1)
+    # only where the line crosses a spine: blitted artists are drawn over the frame, not under it
+    x0, y0, w, h = p.ax.bbox.bounds
+    ys, xs = np.nonzero(differ)
+    assert 0 < differ.sum() < 40
+    assert np.minimum(np.abs(xs - x0), np.abs(xs - (x0 + w))).max() <= 3
+
+
+def test_savefig_shows_the_blitted_artists():
+    import base64
+
+    p = _blitting_line()
+    p.fig.canvas.draw()
+    p.update(slope=1.0)
+    png_blit = base64.b64decode(__import__("mbp_teach.panel", fromlist=["figure_png"]).figure_png(p.fig))
+    for a in p.blitter.artists:
+        a.set_animated(False)
+    png_plain = base64.b64decode(__import__("mbp_teach.panel", fromlist=["figure_png"]).figure_png(p.fig))
+    assert png_blit == png_plain

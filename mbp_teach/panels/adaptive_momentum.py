@@ -48,6 +48,7 @@ class TauPanel(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.1, 0.5))
         unhinted_text(self.fig)
+        self.blit_artists(self.err, self.bad, self.first, self.gn, self.mn, self.ax_e.title)
         self.update()
 
     def _update(self, tau: float) -> str:

@@ -22,6 +22,7 @@ def unhinted_text(fig) -> None:
             return draw(renderer)
 
     fig.draw = draw_unhinted
+    fig.mbp_text_hinting = "no_hinting"  # read by panel.Blitter, which draws artists without fig.draw
 
 
 def plain_log_ticks(axis, numticks: int = 6) -> None:

@@ -95,6 +95,7 @@ class StepPanel(Panel):
         ax.set_title("central differences of a Kabsch loss", fontsize=10)
         self.fig.tight_layout()
         unhinted_text(self.fig)
+        self.blit_artists(self.vline, *self.marks.values())
         self.update()
 
     def best_step(self, dtype: str) -> tuple[float, float]:
@@ -196,6 +197,7 @@ class DegeneracyPanel(Panel):
         self.inf_text = axb.text(0, 1e16, "", ha="center", color="C3", fontsize=9)
         self.fig.tight_layout()
         unhinted_text(self.fig)
+        self.blit_artists(self.vline, self.mark_auto, self.mark_ift, *self.bars, self.inf_text)
         self.update()
 
     def _update(self, log10_gap: float) -> str:

@@ -42,6 +42,7 @@ class RosenbrockHF(Panel):
         self.ax.set_ylabel("y")
         self.ax.legend(loc="lower right", fontsize=8)
         self.fig.tight_layout()
+        self.blit_artists(self.path, self.first)
         self.result: torch.Tensor | None = None
         self._cache: dict[tuple[float, int], torch.Tensor] = {}  # slider positions already visited
         self.update()

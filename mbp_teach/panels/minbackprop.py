@@ -66,6 +66,9 @@ class ToyLab(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.13, 0.5))
         unhinted_text(self.fig)
+        # limits follow the run, so the four axes (ticks, labels) are redrawn with the curves
+        self.blit_artists(*self.weight_lines, self.loss_line, self.alarm, self.ax_w.xaxis, self.ax_w.yaxis,
+                          self.ax_loss.xaxis, self.ax_loss.yaxis)
 
     def _clear(self) -> None:
         for line in self.weight_lines:

@@ -88,6 +88,9 @@ class MomentumLab(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.1), y=(-0.14, 0.5))
         unhinted_text(self.fig)
+        # a move redraws these over a saved picture of the rest (axes, ticks, regime map)
+        self.blit_artists(*self.levels, self.path, self.loss, self.theory, self.marks, self.ax_loss.title,
+                          self.alarm)
 
     # -- what a slider or a button calls -------------------------------------------------------
     def lams(self, kappa: float) -> np.ndarray:

@@ -78,6 +78,8 @@ class TwoViewPanel(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.12, 0.5))
         unhinted_text(self.fig)
+        self.blit_artists(self.inl, self.out, *self.true_lines, *self.all_lines, *self.ransac_lines, *self.bars,
+                          self.ax_err.title)
 
     def solve(self, noise: float, outliers: float, iterations: int) -> dict[str, float]:
         """Median Sampson error (px) of the true inliers for each method, plus RANSAC's inlier counts."""
