@@ -72,10 +72,6 @@ _QUAD_LIN = _product_table(QUADRATIC, LINEAR, CUBIC)  # (10, 4, 20)
 _X_TIMES_BASIS = [CUBIC.index((e[0] + 1, e[1], e[2])) for e in QUADRATIC]
 
 
-def _tables(dtype: torch.dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
-    return _LIN_LIN.to(dtype=dtype, device=device), _QUAD_LIN.to(dtype=dtype, device=device)
-
-
 NULL_SPACES = ("qr", "svd", "gram_svd")
 
 
@@ -117,27 +113,44 @@ def null_space_basis(x1: torch.Tensor, x2: torch.Tensor, method: str = "qr") -> 
     return N.transpose(-1, -2).unflatten(-1, (3, 3))
 
 
-def _poly_mul(p: torch.Tensor, q: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """Coefficients of p * q, elementwise over leading dims: (..., P) x (..., Q) -> (..., M)."""
-    return torch.einsum("...a,...b,abm->...m", p, q, table)
+def _batch_last(basis: torch.Tensor) -> torch.Tensor:
+    """(..., 4, 3, 3) -> (3, 3, 4, B): entry (i, j) of E as a linear polynomial, the flattened batch last.
+
+    Small per-problem products are then elementwise operations on contiguous length-B vectors and
+    contractions with the fixed monomial tables are single matrix products: far cheaper than
+    thousands of tiny batched matrix products.
+    """
+    return basis.reshape(-1, 4, 3, 3).permute(2, 3, 1, 0).contiguous()
 
 
 def constraint_matrix(basis: torch.Tensor) -> torch.Tensor:
     """C (..., 10, 20): row 0 is det E, rows 1-9 are 2 E E^T E - tr(E E^T) E (row-major),
-    as coefficients over ``MONOMIALS`` for E = x E1 + y E2 + z E3 + E4."""
-    ll, ql = _tables(basis.dtype, basis.device)
-    E = basis.movedim(-3, -1)  # (..., 3, 3, 4): entry (i, j) is a linear polynomial
-    EEt = torch.einsum("...ika,...jkb,abm->...ijm", E, E, ll)  # (..., 3, 3, 10)
-    tr = EEt[..., 0, 0, :] + EEt[..., 1, 1, :] + EEt[..., 2, 2, :]
-    EEtE = torch.einsum("...ikm,...kjc,mcn->...ijn", EEt, E, ql)
-    trE = torch.einsum("...m,...ijc,mcn->...ijn", tr, E, ql)
-    trace = 2.0 * EEtE - trE  # (..., 3, 3, 20)
+    as coefficients over ``MONOMIALS`` for E = x E1 + y E2 + z E3 + E4.
+
+    Polynomial products as tensor products: entry E_ij is a linear polynomial with coefficients
+    (x, y, z, 1) -> (4,); the product of two linear polynomials has the 4 x 4 coefficients
+    p_a q_b, which the table ``_LIN_LIN`` (4, 4, 10) collects onto the 10 quadratic monomials
+    (and ``_QUAD_LIN`` (10, 4, 20) quadratic x linear onto the 20 cubic ones). The computation runs
+    with the batch as the last (contiguous) dimension, see ``_batch_last``.
+    """
+    shape = basis.shape[:-3]
+    ll = _LIN_LIN.to(basis).reshape(16, 10).T  # (10, 16)
+    ql = _QUAD_LIN.to(basis).reshape(40, 20).T  # (20, 40)
+    E = _batch_last(basis)  # (3, 3, 4, B)
+    B = E.shape[-1]
+    # (E E^T)_ij = sum_k E_ik E_jk: 4 x 4 coefficient products, summed over k, onto quadratic monomials
+    EEt = ll @ (E[:, None, :, :, None] * E[None, :, :, None, :]).sum(2).reshape(3, 3, 16, B)  # (3, 3, 10, B)
+    tr = EEt[0, 0] + EEt[1, 1] + EEt[2, 2]  # (10, B)
+    # (E E^T E)_ij = sum_k (E E^T)_ik E_kj and tr(E E^T) E_ij: quadratic x linear, (3, 3, 10, 4, B)
+    EEtE = (EEt[:, :, None, :, None] * E[None, :, :, None, :]).sum(1)
+    trE = tr[:, None] * E[:, :, None]
     # det E by the first row's cofactors: cof_j = E[1, j+1] E[2, j+2] - E[1, j+2] E[2, j+1]
-    r1, r2 = E[..., 1, :, :], E[..., 2, :, :]
     j1, j2 = [1, 2, 0], [2, 0, 1]
-    cof = _poly_mul(r1[..., j1, :], r2[..., j2, :], ll) - _poly_mul(r1[..., j2, :], r2[..., j1, :], ll)
-    det = torch.einsum("...jm,...jc,mcn->...n", cof, E[..., 0, :, :], ql)
-    return torch.cat([det.unsqueeze(-2), trace.flatten(-3, -2)], dim=-2)
+    r1, r2 = E[1], E[2]  # (3, 4, B)
+    cof = ll @ (r1[j1, :, None] * r2[j2, None, :] - r1[j2, :, None] * r2[j1, None, :]).reshape(3, 16, B)
+    det = (cof[:, :, None] * E[0][:, None]).sum(0)  # (10, 4, B)
+    rows = torch.cat([det.reshape(1, 40, B), (2.0 * EEtE - trE).reshape(9, 40, B)])  # (10, 40, B)
+    return (ql @ rows).permute(2, 0, 1).reshape(*shape, 10, 20)
 
 
 def eliminate(C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,19 +164,21 @@ def eliminate(C: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.where(ok[..., None, None], G, torch.zeros_like(G)), ok
 
 
+_ACTION_ROWS = [m for m in _X_TIMES_BASIS if m < 10]  # rows of G giving x * b_k for k < 6
+_ACTION_UNIT = torch.zeros(N_SOLUTIONS - len(_ACTION_ROWS), 10, dtype=torch.float64)
+for _k, _m in enumerate(m for m in _X_TIMES_BASIS if m >= 10):
+    _ACTION_UNIT[_k, _m - 10] = 1.0
+
+
 def action_matrix(G: torch.Tensor) -> torch.Tensor:
     """A (..., 10, 10) with A b(x, y, z) = x b(x, y, z) at every solution, b = ``BASIS``.
 
     Row k expresses x * b_k: for k < 6 it is a cubic monomial, equal to -G[row] by the
-    eliminated equations; for k >= 6 it is a basis monomial again (a unit row).
+    eliminated equations (``_ACTION_ROWS``); for k >= 6 it is a basis monomial again (a unit row,
+    ``_ACTION_UNIT``: x*x = x^2, x*y = xy, x*z = xz, x*1 = x).
     """
-    rows = []
-    for k, m in enumerate(_X_TIMES_BASIS):
-        if m < 10:
-            rows.append(-G[..., m, :])
-        else:
-            rows.append(torch.nn.functional.one_hot(torch.tensor(m - 10), 10).to(G).expand(G.shape[:-2] + (10,)))
-    return torch.stack(rows, dim=-2)
+    unit = _ACTION_UNIT.to(G).expand(*G.shape[:-2], *_ACTION_UNIT.shape)
+    return torch.cat([-G[..., _ACTION_ROWS, :], unit], dim=-2)
 
 
 def roots_from_action(A: torch.Tensor, ok: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,11 +212,15 @@ def compose_essential(basis: torch.Tensor, xyz: torch.Tensor, valid: torch.Tenso
 
 
 def essential_constraints(E: torch.Tensor) -> torch.Tensor:
-    """(..., 10): det E and the nine entries of 2 E E^T E - tr(E E^T) E; all zero for an essential matrix."""
-    EEt = E @ E.transpose(-1, -2)
-    tr = EEt.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None]
-    trace = 2.0 * EEt @ E - tr * E
-    return torch.cat([torch.linalg.det(E).unsqueeze(-1), trace.flatten(-2)], dim=-1)
+    """(..., 10): det E and the nine entries of 2 E E^T E - tr(E E^T) E (row-major); all zero for an
+    essential matrix. Computed elementwise with the batch last (no tiny batched matrix products)."""
+    shape = E.shape[:-2]
+    e = E.reshape(-1, 3, 3).permute(1, 2, 0).contiguous()  # (3, 3, B)
+    EEt = (e[:, None] * e[None, :]).sum(2)  # (3, 3, B)
+    tr = EEt[0, 0] + EEt[1, 1] + EEt[2, 2]
+    trace = 2.0 * (EEt[:, :, None] * e[None]).sum(1) - tr * e  # (3, 3, B)
+    det = (e[0] * torch.linalg.cross(e[1], e[2], dim=0)).sum(0)
+    return torch.cat([det[None], trace.reshape(9, -1)]).T.reshape(*shape, 10)
 
 
 VALID_TOL = 1e-3
@@ -325,23 +344,63 @@ def degeneracy(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
     - ``ROTATION``: the bearing vectors b = xh / |xh| satisfy b2_i = R b1_i for one rotation R (Kabsch
       on the bearings, each b2_i re-oriented by the sign of b2_i . R b1_i) up to max_i |b2_i x R b1_i| <= 1000 eps of the input dtype. Then every
       E = [t]_x R fits the points: E is not determined by the data (t = 0, or x2 = x1 with R = I).
+
+    Both exact tests (an SVD of the 5x9 matrix, two 3x3 SVDs) run only on the problems that a cheap,
+    conservative screen cannot clear (``_rank_screen``, ``_rotation_screen``): a generic batch pays
+    for one 5x5 determinant and two 5x5 Gram matrices per problem. The flags are those of the exact tests.
     """
-    eps = torch.finfo(x1.dtype).eps
+    tol = 1e3 * torch.finfo(x1.dtype).eps
     with torch.no_grad():
         a, b = x1.detach().to(torch.float64), x2.detach().to(torch.float64)
-        s = torch.linalg.svdvals(epipolar_rows(a, b))
-        rank = _checks.rank_deficient(s, 4, tol=1e3 * eps)
+        A = epipolar_rows(a, b)
         b1 = torch.nn.functional.normalize(torch.cat([a, torch.ones_like(a[..., :1])], -1), dim=-1)
         b2 = torch.nn.functional.normalize(torch.cat([b, torch.ones_like(b[..., :1])], -1), dim=-1)
-        R = _bearing_rotation(b1, b2)
-        # a point behind a camera has its bearing's sign flipped (x h = -b): re-orient, fit again
-        b2 = b2 * torch.where(((b1 @ R.transpose(-1, -2)) * b2).sum(-1, keepdim=True) < 0, -1.0, 1.0)
-        R = _bearing_rotation(b1, b2)
-        misfit = torch.linalg.cross(b2, b1 @ R.transpose(-1, -2)).norm(dim=-1).amax(-1)
-        rotation = misfit <= 1e3 * eps
+        rank = _exact_where(_rank_screen(A, tol), lambda A: _checks.rank_deficient(torch.linalg.svdvals(A), 4, tol=tol), A)
+        rotation = _exact_where(_rotation_screen(b1, b2, tol), lambda b1, b2: _rotation_misfit(b1, b2) <= tol, b1, b2)
     reason = torch.full(x1.shape[:-2], OK, dtype=torch.int8)
     reason = torch.where(rotation, torch.tensor(ROTATION, dtype=torch.int8), reason)
     return torch.where(rank, torch.tensor(RANK, dtype=torch.int8), reason)
+
+
+def _exact_where(suspect: torch.Tensor, test, *args: torch.Tensor) -> torch.Tensor:
+    """(...,) bool: ``test(*args)`` on the ``suspect`` problems only (False elsewhere)."""
+    out = torch.zeros_like(suspect)
+    if bool(suspect.any()):
+        out[suspect] = test(*(x[suspect] for x in args))
+    return out
+
+
+def _rank_screen(A: torch.Tensor, tol: float) -> torch.Tensor:
+    """(...,) bool: False where A (..., 5, 9) surely has s_5 > tol s_1, True where it may not.
+
+    Since s_1 <= |A|_F and det(A A^T) = s_1^2 ... s_5^2 <= s_5^2 |A|_F^8, the ratio
+    d = det(A A^T) / |A|_F^10 bounds (s_5 / s_1)^2 from below. d is computed to about 1e-13
+    absolute (LU of a matrix of norm 1), so d > max(100 tol^2, 1e-11) certifies full rank.
+    """
+    An = A / torch.linalg.matrix_norm(A)[..., None, None].clamp_min(torch.finfo(A.dtype).tiny)
+    d = torch.linalg.det(An @ An.transpose(-1, -2))
+    return ~(d > max(100 * tol**2, 1e-11))
+
+
+def _rotation_screen(b1: torch.Tensor, b2: torch.Tensor, tol: float) -> torch.Tensor:
+    """(...,) bool: False where the bearings b1, b2 (..., 5, 3) are surely not a rotation of each other.
+
+    A rotation (with sign flips) keeps |b_i . b_j|; if b2_i = +-R b1_i + d_i with |d_i| <= 1.0001 tol
+    (what ``_rotation_misfit`` <= tol means), the Gram entries' moduli differ by at most 2.0001 tol
+    plus round-off. A difference above 10 tol (at least 1e-10) rules the rotation out.
+    """
+    g1 = (b1 @ b1.transpose(-1, -2)).abs()
+    g2 = (b2 @ b2.transpose(-1, -2)).abs()
+    return (g1 - g2).abs().amax((-1, -2)) <= max(10 * tol, 1e-10)
+
+
+def _rotation_misfit(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
+    """max_i |b2_i x R b1_i| for the Kabsch rotation R of b1 onto b2, after re-orienting each b2_i."""
+    R = _bearing_rotation(b1, b2)
+    # a point behind a camera has its bearing's sign flipped (x h = -b): re-orient, fit again
+    b2 = b2 * torch.where(((b1 @ R.transpose(-1, -2)) * b2).sum(-1, keepdim=True) < 0, -1.0, 1.0)
+    R = _bearing_rotation(b1, b2)
+    return torch.linalg.cross(b2, b1 @ R.transpose(-1, -2)).norm(dim=-1).amax(-1)
 
 
 def _bearing_rotation(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
