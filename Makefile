@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test portable unit nbval notebooks student figures site e2e clean
+.PHONY: setup lab test portable unit nbval notebooks student figures site e2e clean assignments autograde slides
 
 setup: $(STAMP)
 
@@ -64,6 +64,40 @@ figures: $(STAMP)
 site: $(STAMP)
 	rm -rf build/site
 	$(PY) -m mbp_teach.site build/site
+
+# nbgrader course directory (source with derived cell metadata -> release) in build/assignments/.
+# nbgrader lives in its own venv (requirements-instructor.txt); the notebooks run in .venv's kernel.
+# ASSIGN_ARGS=--exercises-only makes assignments of the set-up cell and the Exercises section only.
+INSTRUCTOR_VENV ?= .venv-instructor
+INSTRUCTOR_STAMP := $(INSTRUCTOR_VENV)/.installed
+ASSIGN_ARGS ?=
+$(INSTRUCTOR_STAMP): requirements-instructor.txt
+	@test -x $(INSTRUCTOR_VENV)/bin/python || $(PYTHON) -m venv $(INSTRUCTOR_VENV)
+	$(INSTRUCTOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INSTRUCTOR_VENV)/bin/python -m pip install --quiet -r requirements-instructor.txt
+	@touch $(INSTRUCTOR_STAMP)
+
+assignments: $(STAMP) $(INSTRUCTOR_STAMP)
+	rm -rf build/assignments
+	MBP_TEACH_NBGRADER=$(INSTRUCTOR_VENV)/bin/nbgrader $(PY) -m mbp_teach.assignments build/assignments $(ASSIGN_ARGS)
+
+# The autograding round trip with nbgrader (CI): solutions get full marks, a planted mistake its hint.
+autograde: $(STAMP) $(INSTRUCTOR_STAMP)
+	MBP_TEACH_NBGRADER=$(INSTRUCTOR_VENV)/bin/nbgrader MBP_TEACH_NO_SAVE=1 MPLBACKEND=Agg \
+	  $(PY) -m pytest tests/test_assignments.py $(PYTEST_ARGS)
+
+# A reveal.js deck per notebook in build/slides/, offline: reveal.js from npm (pinned in
+# reveal/package.json, installed into build/reveal/), MathJax from jupyter-server-mathjax.
+REVEAL_STAMP := build/reveal/node_modules/reveal.js/package.json
+$(REVEAL_STAMP): reveal/package.json reveal/package-lock.json
+	@command -v npm >/dev/null || { echo "make slides needs npm (Node.js) for reveal.js: apt-get install -y npm" >&2; exit 1; }
+	mkdir -p build/reveal && cp reveal/package.json reveal/package-lock.json build/reveal/
+	cd build/reveal && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(REVEAL_STAMP)
+
+slides: $(STAMP) $(REVEAL_STAMP)
+	rm -rf build/slides
+	$(PY) -m mbp_teach.slides build/slides
 
 # Browser tests (optional for learners): every notebook opened in JupyterLab in headless
 # Chromium, all cells run, one control changed from the keyboard, its figure compared.

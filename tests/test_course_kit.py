@@ -63,3 +63,46 @@ def test_show_saves_unless_a_check_run_asks_it_not_to(tmp_path, monkeypatch):
     monkeypatch.delenv("MBP_TEACH_NO_SAVE")
     show(fig, save="made")
     assert (tmp_path / "made.png").exists()
+
+
+# ---- slides (mbp_teach.slides) ----------------------------------------------------------------
+
+def test_slides_start_at_sections_show_text_and_figures_and_skip_other_code():
+    import nbformat
+
+    from mbp_teach import slides, student
+
+    nb = nbformat.read(ROOT / "notebooks" / "04_momentum_lab.ipynb", as_version=4)
+    deck = slides.slide_notebook(nb, "04")
+    kinds = [c.metadata["slideshow"]["slide_type"] for c in deck.cells]
+    sections = [c for c in nb.cells if c.cell_type == "markdown" and re.match(r"\s*#{1,2}\s", c.source)]
+    assert kinds.count("slide") == len(sections) >= 5
+    for cell, kind in zip(deck.cells, kinds):
+        if cell.cell_type == "code":
+            assert kind == "subslide" and cell.outputs
+            assert all(any(k in o["data"] for k in slides.FIGURE_TYPES) for o in cell.outputs)
+        elif re.match(r"\s*#{1,2}\s", cell.source):
+            assert kind == "slide"
+    figures = sum(slides.makes_figure(c) for c in nb.cells)
+    assert sum(c.cell_type == "code" for c in deck.cells) == figures > 0
+    # every derivation is there, no solution is
+    assert sum(c.cell_type == "markdown" for c in deck.cells) == sum(c.cell_type == "markdown" for c in nb.cells)
+    assert not any("BEGIN SOLUTION" in c.source for c in deck.cells)
+    assert "Exercise 2 (implement)" in "".join(c.source for c in deck.cells)
+
+
+def test_a_built_deck_loads_nothing_from_the_network(tmp_path):
+    from mbp_teach import slides
+
+    if not (slides.REVEAL_PACKAGE / "dist" / "reveal.js").is_file():
+        import pytest
+
+        pytest.skip("reveal.js not installed: `make slides` installs it (npm)")
+    [deck] = slides.build(tmp_path, [ROOT / "notebooks" / "04_momentum_lab.ipynb"])
+    text = deck.read_text()
+    loaded = re.findall(r"""<(?:script|link|img)[^>]*?(?:src|href)=["']([^"']+)""", text)
+    assert loaded and not [u for u in loaded if re.match(r"(https?:)?//", u)], loaded
+    for url in loaded:
+        if not url.startswith("data:"):
+            assert (tmp_path / url.split("?")[0]).is_file(), url
+    assert text.count("<section") >= 10 and "MathJax.js" in text
