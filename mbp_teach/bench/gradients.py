@@ -1,6 +1,8 @@
 """Backward time of autograd / IFT / DDN per solver and batch size, and failure shares.
 
 ``python -m mbp_teach.bench gradients [--json] [--batches 1,4,...] [--problems 1000] [--threads 1] [--clock cpu]``
+``python -m mbp_teach.bench gradients --five-point 256,4096 --clock cpu --repeats 9``: only five_point's
+IFT against autograd, backward alone and forward + backward, the two interleaved (``compare_five_point``).
 
 Timing: for each solver, method and batch size, the median over ``--repeats`` runs of
 ``loss.backward()`` alone (the forward, identical for every method, is not timed; the IFT and
@@ -64,21 +66,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this process's CPU time (steadier when other jobs share the CPU)")
     parser.add_argument("--no-plot", action="store_true", help="do not write figures/02_backward_time.png")
+    parser.add_argument("--five-point", default=None, metavar="BATCHES",
+                        help="only the five_point IFT-vs-autograd rows at these batch sizes (e.g. 256,4096): backward "
+                             "alone and forward + backward, interleaved, medians of --repeats; no failure shares")
 
 
-def _gradients(name: str, method: str, x: tuple[torch.Tensor, ...], clock: str = "wall"):
-    """(per-problem flat gradient (B, m), backward seconds, flags of the IFT/DDN backward)."""
+def _gradients(name: str, method: str, x: tuple[torch.Tensor, ...], clock: str = "wall", times: list | None = None):
+    """(per-problem flat gradient (B, m), backward seconds, flags of the IFT/DDN backward); appends
+    (forward seconds, backward seconds) to ``times`` if given."""
     xs = tuple(t.detach().clone().requires_grad_(True) for t in x)
     backward, options = _backward(method)
     each = gp.per_problem_loss(name, **options)
+    now = CLOCKS[clock]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", implicit.SingularJacobianWarning)
+        start = now()
         with implicit.policy("warn") as log:
             value = each(backward, *xs).sum()
-        now = CLOCKS[clock]
-        start = now()
+        middle = now()
         value.backward()
-        seconds = now() - start
+        seconds = now() - middle
+    if times is not None:
+        times.append((middle - start, seconds))
     B = x[0].shape[0]
     g = torch.cat([(t.grad if t.grad is not None else torch.zeros_like(t)).reshape(B, -1) for t in xs], 1)
     return g, seconds, log.flags()  # flags: per problem; for five_point per valid solution
@@ -88,6 +97,22 @@ def time_backward(name: str, method: str, batch: int, repeats: int, seed: int = 
     x = gp.inputs(name, batch, seed=seed)
     _gradients(name, method, x)  # warm-up (first calls of torch.func build their machinery)
     return statistics.median(_gradients(name, method, x, clock)[1] for _ in range(repeats))
+
+
+def compare_five_point(batch: int, repeats: int, methods_: tuple[str, ...] = ("autograd", "ift"), seed: int = 0,
+                       clock: str = "cpu") -> dict[str, dict[str, float]]:
+    """{method: {forward, backward, total}} median seconds of five_point at ``batch``, the methods interleaved
+    (one call of each per round, so a change of load hits them alike); same problems, same forward."""
+    x = gp.inputs("five_point", batch, seed=seed)
+    runs: dict[str, list] = {m: [] for m in methods_}
+    for m in methods_:
+        _gradients("five_point", m, x)  # warm-up
+    for _ in range(repeats):
+        for m in methods_:
+            _gradients("five_point", m, x, clock, runs[m])
+    med = lambda v: statistics.median(v)  # noqa: E731
+    return {m: {"forward": med([f for f, _ in r]), "backward": med([b for _, b in r]),
+                "total": med([f + b for f, b in r])} for m, r in runs.items()}
 
 
 def failure_shares(name: str, problems: int, seed: int = 1) -> dict[str, dict[str, dict[str, float]]]:
@@ -144,9 +169,35 @@ def plot(times: dict, path_name: str = FIGURE, clock: str = "wall"):
     return fig
 
 
+def five_point_rows(batches: list[int], repeats: int, clock: str) -> list[dict]:
+    """One row per batch: backward alone and forward + backward of autograd and IFT, and their ratios."""
+    rows = []
+    for b in batches:
+        t = compare_five_point(b, repeats, clock=clock)
+        rows.append({"batch": b, **{f"{m} {k}": v for m, r in t.items() for k, v in r.items()},
+                     "backward autograd/ift": t["autograd"]["backward"] / t["ift"]["backward"],
+                     "fwd+bwd autograd/ift": t["autograd"]["total"] / t["ift"]["total"]})
+    return rows
+
+
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float64)
+    if args.five_point:
+        rows = five_point_rows([int(b) for b in args.five_point.split(",") if b], args.repeats, args.clock)
+        if args.json:
+            print(json.dumps({"threads": args.threads, "torch": torch.__version__, "clock": args.clock,
+                              "five_point": rows}, indent=1))
+            return 0
+        print(f"five_point, float64, {args.threads} thread(s), {args.clock} clock, median of {args.repeats} "
+              "interleaved runs (ms)")
+        print(f"{'batch':>6} {'bwd autograd':>13} {'bwd ift':>9} {'ratio':>7} {'fwd+bwd autograd':>17} "
+              f"{'fwd+bwd ift':>12} {'ratio':>7}")
+        for r in rows:
+            print(f"{r['batch']:>6} {1e3 * r['autograd backward']:>13.2f} {1e3 * r['ift backward']:>9.2f} "
+                  f"{r['backward autograd/ift']:>6.1f}x {1e3 * r['autograd total']:>17.2f} "
+                  f"{1e3 * r['ift total']:>12.2f} {r['fwd+bwd autograd/ift']:>6.1f}x")
+        return 0
     batches = [int(b) for b in args.batches.split(",") if b]
     solvers = [s for s in args.solvers.split(",") if s]
     times: dict[str, dict[str, dict[int, float]]] = {}
