@@ -165,7 +165,7 @@ def find_nbgrader() -> str | None:
     for candidate in (os.environ.get("MBP_TEACH_NBGRADER"), ROOT / ".venv-instructor" / "bin" / "nbgrader",
                       shutil.which("nbgrader")):
         if candidate and Path(candidate).is_file():
-            return str(candidate)
+            return os.path.abspath(candidate)
     return None
 
 

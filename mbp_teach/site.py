@@ -337,6 +337,8 @@ def index_page(pages: list[Page], summaries: dict[str, str], edition_name: str, 
         "To move them, launch a notebook on Binder or Colab, or run <code>make lab</code> in a clone of "
         "the repository. Read 01 → 02 → 03, 04 → 05 and 06 → 07 in order; the three parts are "
         "independent.</p>"
+        '<p class="mbp-note"><strong>Teaching it?</strong> The <a href="course.html">course syllabus</a> '
+        "plans seven 90-minute sessions: objectives, exercises to assign, time and grading.</p>"
         + "".join(sections) + "</div>\n</body>\n</html>\n")
 
 
@@ -387,7 +389,18 @@ def build_edition(out_dir: Path, name: str, notebooks: list[Path], slug: str, br
         written.append(target)
     index = out_dir / "index.html"
     index.write_text(index_page(pages, summaries, name, slug, branch), encoding="utf-8")
-    return [index] + written
+    course = out_dir / "course.html"
+    course.write_text(course_page(pages, name), encoding="utf-8")
+    return [index, course] + written
+
+
+def course_page(pages: list[Page], edition_name: str) -> str:
+    """COURSE.md (the syllabus) as a page of the edition, linked from its index."""
+    from nbconvert.filters import markdown2html
+
+    text = (ROOT / "COURSE.md").read_text(encoding="utf-8")
+    return (head(f"{SITE_TITLE} · course syllabus", STATIC) + "<body>\n" + nav_bar(pages, None, edition_name)
+            + f'\n<div class="mbp-index">{markdown2html(text)}</div>\n</body>\n</html>\n')
 
 
 def build(out_dir: Path = ROOT / "build" / "site", notebooks: list[Path] | None = None,

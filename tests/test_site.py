@@ -75,7 +75,7 @@ def test_each_page_has_the_nav_across_parts_prev_next_and_launch_links(built):
 def test_pages_load_nothing_from_the_network_and_the_math_renderer_is_bundled(built):
     out, _ = built
     pages = sorted(out.rglob("*.html"))
-    assert len(pages) == 1 + 2 * (len(PICK) + 1)
+    assert len(pages) == 1 + 2 * (len(PICK) + 2)   # root index; per edition: index, course syllabus, pages
     for edition in ("student", "instructor"):
         static = out / edition / site.STATIC
         assert (static / "site.css").is_file()
