@@ -132,3 +132,12 @@ def test_a_flagged_root_leaves_the_other_problems_gradients_alone():
     worst = int(torch.nonzero(valid)[int(log2.flags().nonzero()), 0])
     others = [b for b in range(6) if b != worst]
     assert torch.equal(g[others], g2[others]) and not torch.equal(g[worst], g2[worst])
+
+
+def test_bench_five_point_rows_time_both_methods_on_the_same_problems():
+    from mbp_teach.bench import gradients as bench
+
+    (row,) = bench.five_point_rows([4], repeats=1, clock="cpu")
+    for m in ("autograd", "ift"):
+        assert row[f"{m} total"] >= row[f"{m} backward"] > 0 and row[f"{m} forward"] > 0
+    assert row["backward autograd/ift"] == row["autograd backward"] / row["ift backward"]
