@@ -10,8 +10,8 @@ is redrawn by restoring a saved picture of everything else and drawing only thos
 ``canvas.blit()``: ipympl sends that frame to the browser directly (a diff image). Without it, or
 while no valid background exists (first display, a resize, a new dpi ratio, after ``savefig``),
 the panel asks for ``draw_idle``: the browser then requests a full ``canvas.draw()``, which also
-saves a new background. An ``Axis`` (``ax.xaxis``) can be a blitted artist: its ticks and label
-are then redrawn on every move, for panels whose axis limits follow the data.
+saves a new background. Axes whose limits follow the data (``follow=``) are redrawn by a move
+that changes their limits, and kept in a second saved picture otherwise.
 """
 
 from __future__ import annotations
@@ -82,9 +82,11 @@ class Panel:
         self.redraw()
         return True
 
-    def blit_artists(self, *artists) -> None:
-        """Declare every artist a move can change; later moves redraw only these (see the module doc)."""
-        self.blitter = Blitter(self.fig, artists)
+    def blit_artists(self, *artists, follow=()) -> None:
+        """Declare every artist a move can change; later moves redraw only these (see the module doc).
+
+        ``follow``: axes (``ax.yaxis``) whose limits follow the data, redrawn when they change."""
+        self.blitter = Blitter(self.fig, artists, follow)
 
     def redraw(self) -> str:
         """Blit the changed artists when a background is saved, else ask for a full draw; says which."""
@@ -140,44 +142,76 @@ class Blitter:
     complete. ``savefig`` draws animated artists itself; the background is then dropped (the
     next move asks for a full draw). A background is used only at the figure size and dpi it
     was saved at.
+
+    ``follow``: axes (``ax.xaxis``, ...) whose limits or label follow the data. They are left out
+    of the background too; the picture with them drawn is kept, per state of their limits and
+    labels (the last ``KEEP`` states), so only a move to a new state pays for drawing their ticks
+    (text is the dearest thing to draw).
     """
 
-    def __init__(self, fig, artists) -> None:
+    KEEP = 8  # pictures with the follow axes drawn (each is one figure-sized RGBA buffer)
+
+    def __init__(self, fig, artists, follow=()) -> None:
         self.fig = fig
         self.artists = list(artists)
-        for a in self.artists:
+        self.follow = list(follow)
+        for a in self.artists + self.follow:
             a.set_animated(True)
         self.background = None
         self._key = None
+        self._with_axes: dict = {}  # axes state -> background with the follow axes drawn
         fig.canvas.mpl_connect("draw_event", self._on_draw)
 
     def _state(self):
         return (tuple(self.fig.bbox.bounds), self.fig.dpi, id(self.fig.canvas))
 
+    def _axes_state(self):
+        return tuple((tuple(ax.get_view_interval()), ax.get_scale(), ax.label.get_text()) for ax in self.follow)
+
     def _on_draw(self, event) -> None:
         canvas = self.fig.canvas
+        self._with_axes = {}
         if canvas.is_saving() or not hasattr(canvas, "copy_from_bbox"):
             self.background = None
             return
         self.background = canvas.copy_from_bbox(self.fig.bbox)
         self._key = self._state()
-        self._draw_artists()
+        self._draw_follow()
+        self._draw(self.artists)
 
-    def _draw_artists(self) -> None:
+    def _draw(self, artists) -> None:
         # a figure drawn with its own text settings (panels.fast.unhinted_text) gets them here too
         hinting = getattr(self.fig, "mbp_text_hinting", None)
         with matplotlib.rc_context({"text.hinting": hinting} if hinting else {}):
-            for a in self.artists:
+            for a in artists:
                 if a.get_visible():
                     self.fig.draw_artist(a)
+
+    def invalidate(self) -> None:
+        """Drop the saved pictures (call after changing something static): the next move draws in full."""
+        self.background = None
+        self._with_axes = {}
+
+    def _draw_follow(self) -> None:
+        """Draw the follow axes over the restored background and keep that picture."""
+        if self.follow:
+            self._draw(self.follow)
+            if len(self._with_axes) >= self.KEEP:
+                self._with_axes.pop(next(iter(self._with_axes)))  # the oldest
+            self._with_axes[self._axes_state()] = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
     def blit(self) -> bool:
         """Restore the background, draw the artists, push the frame; False if no valid background."""
         if self.background is None or self._key != self._state():
             return False
         canvas = self.fig.canvas
-        canvas.restore_region(self.background)
-        self._draw_artists()
+        saved = self._with_axes.get(self._axes_state()) if self.follow else None
+        if saved is not None:
+            canvas.restore_region(saved)
+        else:
+            canvas.restore_region(self.background)
+            self._draw_follow()
+        self._draw(self.artists)
         canvas.blit(self.fig.bbox)
         return True
 

@@ -22,15 +22,15 @@ def _plain_frame(fig, blitter):
     """The figure drawn the ordinary way (no artist animated), as savefig or a non-blitting panel would."""
     import numpy as np
 
-    saved = blitter.artists
-    for a in saved:
+    saved, follow = blitter.artists, blitter.follow
+    for a in saved + follow:
         a.set_animated(False)
-    blitter.artists = []
+    blitter.artists, blitter.follow = [], []
     fig.canvas.draw()
     frame = np.asarray(fig.canvas.buffer_rgba()).copy()
-    for a in saved:
+    for a in saved + follow:
         a.set_animated(True)
-    blitter.artists = saved
+    blitter.artists, blitter.follow = saved, follow
     fig.canvas.draw()  # a fresh background again
     return frame
 

@@ -45,3 +45,18 @@ def test_bad_settings_are_messages_not_tracebacks(lab):
     assert lab.update(toy="rotation", lr=0.1, displacement=0.5, steps=1)  # slider extremes that are fine
     assert lab.update(displacement=0.01, steps=100)
     lab.fig.canvas.draw()
+
+
+def test_rotation_ift_moves_are_lookups_that_follow_train_weights(lab):
+    from mbp_teach.minbackprop import toys
+
+    lr = 10 ** -0.7  # a slider position (min -3, step 0.1)
+    assert lab.update(toy="rotation", backward="ift", displacement=0.23, lr=lr, steps=47)
+    d, lr, steps = (lab.controls[k].value for k in ("displacement", "lr", "steps"))
+    assert lab.reachable_run(d, lr, steps) is not None  # on the precomputed grid
+    assert lab.reachable_run(d + 0.005, lr, steps) is None  # off it: trained on the move
+    ref = toys.train_weights(toys.rotation_toy(d)[0], "ift", lr=lr, steps=steps)
+    assert np.abs(np.array(lab.history.loss) - ref.loss).max() < 1e-9
+    assert np.abs(np.array(lab.history.weights) - ref.weights).max() < 1e-12
+    assert lab.update(toy="rotation", backward="autograd")  # other backwards still train through the solver
+    assert np.abs(np.array(lab.history.weights) - ref.weights).max() < 1e-6

@@ -109,7 +109,7 @@ def test_blitted_frame_equals_a_full_draw():
     blitted = np.asarray(p.fig.canvas.buffer_rgba()).copy()
     for a in p.blitter.artists:
         a.set_animated(False)
-    p.blitter.artists = []  # a plain figure: everything drawn once, in z-order
+    p.blitter.artists = p.blitter.follow = []  # a plain figure: everything drawn once, in z-order
     p.fig.canvas.draw()
     differ = (blitted != np.asarray(p.fig.canvas.buffer_rgba())).any(-1)
     # only where the line crosses a spine: blitted artists are drawn over the frame, not under it

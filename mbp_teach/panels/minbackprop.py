@@ -6,12 +6,21 @@ learning rate and the number of steps. Each move re-runs the whole training (mil
 the rotation toy) and redraws two views built once: the effective weights relu(w)^2 per step
 (the outlier in red) and the loss per step on a log scale. A run that turns non-finite, or a
 setting the solver refuses (a too large step can zero every weight), is a message, not a trace.
+
+The rotation toy with the IFT backward (the lab's default) does not retrain on a move: at
+construction every run its sliders can reach (50 shifts x 46 learning rates, 100 steps; a
+shorter run is a prefix) is trained at once with the closed-form Kabsch gradient
+(``toys.train_rotation_ift_batch``, about a second), so a move is a look-up. It follows the
+path of ``toys.train_weights(..., "ift")`` to round-off (tested). Other settings train on the move.
 """
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..backward import MODES
 from ..minbackprop import toys
@@ -20,7 +29,14 @@ from .fast import fixed_labels, plain_log_ticks, unhinted_text
 
 MAX_POINTS = 15
 LOSS_FLOOR = 1e-16
+LOSS_YLIM = (1e-17, 1e3)  # fixed: from below the floor to above the largest loss (degrees or 1 - <F, E>^2)
 LABELS = {"rotation": "rotation error (degrees)", "fundamental": "loss 1 - <F, E>^2"}
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is >= x (x > 0)."""
+    e = math.floor(math.log10(x))
+    return next(m * 10.0**e for m in (1, 2, 5, 10) if m * 10.0**e >= x * (1 - 1e-12))
 
 
 def build_problem(toy: str, displacement: float) -> toys.WeightProblem:
@@ -47,6 +63,14 @@ class ToyLab(Panel):
             "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps", continuous_update=False),
         }
         self.history: toys.WeightHistory | None = None
+        c = self.controls
+        self._d_grid = np.round(np.arange(1, round(c["displacement"].max / c["displacement"].step) + 1)
+                                * c["displacement"].step, 12)
+        lr_c = c["lr"]
+        self._lr_exp = np.round(lr_c.min + lr_c.step * np.arange(round((lr_c.max - lr_c.min) / lr_c.step) + 1), 12)
+        self._lr_grid = np.round(lr_c.base ** self._lr_exp, 12)
+        d, lr = np.meshgrid(self._d_grid, self._lr_grid, indexing="ij")
+        self._table = toys.train_rotation_ift_batch(d.ravel(), lr.ravel(), c["steps"].max)
         self._build()
         self.update()
 
@@ -57,9 +81,12 @@ class ToyLab(Panel):
         self.ax_w.set_xlabel("SGD step")
         self.ax_w.set_ylabel("weight relu(w)^2")
         self.ax_w.set_title("red: the outlier, blue: inliers", fontsize=10)
+        for axis in (self.ax_w.xaxis, self.ax_w.yaxis, self.ax_loss.xaxis):
+            axis.set_major_locator(MaxNLocator(5, integer=axis is not self.ax_w.yaxis))  # few labels: text is dear
         (self.loss_line,) = self.ax_loss.semilogy([1], [1], "-o", ms=2.5, color="k")
         self.ax_loss.set_xlabel("SGD step")
         self.ax_loss.set_ylabel(LABELS["rotation"])
+        self.ax_loss.set_ylim(LOSS_YLIM)
         plain_log_ticks(self.ax_loss.yaxis)
         self.alarm = self.ax_loss.text(0.5, 0.5, "", transform=self.ax_loss.transAxes, ha="center", color="#b00",
                                        fontsize=12, fontweight="bold")
@@ -67,8 +94,18 @@ class ToyLab(Panel):
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.13, 0.5))
         unhinted_text(self.fig)
         # limits follow the run, so the four axes (ticks, labels) are redrawn with the curves
-        self.blit_artists(*self.weight_lines, self.loss_line, self.alarm, self.ax_w.xaxis, self.ax_w.yaxis,
-                          self.ax_loss.xaxis, self.ax_loss.yaxis)
+        self.blit_artists(*self.weight_lines, self.loss_line, self.alarm,
+                          follow=(self.ax_w.xaxis, self.ax_w.yaxis, self.ax_loss.xaxis))
+
+    def reachable_run(self, displacement: float, lr: float, steps: int) -> toys.WeightHistory | None:
+        """The precomputed rotation/IFT run at a slider position (None off the grid); may raise ValueError."""
+        j = int(round(displacement / self.controls["displacement"].step)) - 1
+        k = int(round((math.log10(lr) - self._lr_exp[0]) / self.controls["lr"].step)) if lr > 0 else -1
+        if not (0 <= j < len(self._d_grid) and 0 <= k < len(self._lr_grid) and 1 <= steps <= self._table.loss.shape[1] - 1):
+            return None
+        if abs(self._d_grid[j] - displacement) > 1e-9 or abs(self._lr_grid[k] - lr) > 1e-9 * lr:
+            return None
+        return self._table.history(j * len(self._lr_grid) + k, int(steps))
 
     def _clear(self) -> None:
         for line in self.weight_lines:
@@ -79,7 +116,9 @@ class ToyLab(Panel):
         self.history = None
         try:
             problem = build_problem(toy, displacement)
-            hist = toys.train_weights(problem, backward, lr=lr, steps=steps)
+            hist = self.reachable_run(displacement, lr, steps) if (toy, backward) == ("rotation", "ift") else None
+            if hist is None:
+                hist = toys.train_weights(problem, backward, lr=lr, steps=steps)
         except ValueError:
             self._clear()
             self.alarm.set_text("refused")
@@ -92,12 +131,14 @@ class ToyLab(Panel):
         loss = np.maximum(np.abs(np.asarray(hist.loss, dtype=float)), LOSS_FLOOR)
         finite = np.isfinite(loss)
         self.loss_line.set_data(ks[: len(loss)][finite], loss[finite])
+        # the weights' y limit on a 1-2-5 ladder: most moves keep it, and the axes with their tick labels
+        # stay in the saved picture (panel.Blitter's ``follow``); the loss axis spans every value it can show
         self.ax_w.set_xlim(0, max(steps, 1))
-        self.ax_w.set_ylim(0, max(float(np.nanmax(w)) * 1.1, 1e-3))
+        self.ax_w.set_ylim(0, nice_ceiling(max(float(np.nanmax(w)) * 1.1, 1e-3)))
         self.ax_loss.set_xlim(0, max(steps, 1))
-        lo = max(float(loss[finite].min()) if finite.any() else LOSS_FLOOR, LOSS_FLOOR)
-        self.ax_loss.set_ylim(lo / 3, float(loss[finite].max()) * 3 if finite.any() else 1.0)
-        self.ax_loss.set_ylabel(LABELS[toy])
+        if self.ax_loss.get_ylabel() != LABELS[toy]:
+            self.ax_loss.set_ylabel(LABELS[toy])
+            self.blitter.invalidate()  # a static part changed: the next redraw is a full one
         if not hist.stable:
             self.alarm.set_text(f"UNSTABLE at step {hist.failed_at}")
             return f"⚠ {backward}: {hist.failure} at step {hist.failed_at}; the run stops there"
