@@ -10,11 +10,14 @@ from mbp_teach.solvers import kabsch
 
 
 @pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
+def float64_default():
+    """train_weights builds the toy in the default dtype: float64, as nbk.setup() sets it in the notebooks."""
+    previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def random_problems(batch=16, n=6, seed=0, noise=0.3):
