@@ -83,6 +83,17 @@ def test_tau_panel_extremes_and_messages():
     assert np.allclose(m[1:], p.controls["tau"].value * g[1:], rtol=1e-9)
 
 
+def test_tau_moves_are_lookups_of_the_same_runs_a_move_would_train():
+    p = TauPanel(steps=20)
+    assert len(p._runs) == 61  # every slider position
+    p.update(tau=0.37)
+    fresh = p.train(0.37)
+    assert p.run is p._runs[0.37]
+    assert np.array_equal(p.run.error, fresh.error) and np.array_equal(p.run.grad_norm, fresh.grad_norm)
+    p.update(tau=0.371)  # off the grid (code, not the slider): snapped to 0.37 like a browser would show it
+    assert p.controls["tau"].value == 0.37
+
+
 def test_bench_registry_lists_these_panels():
     from mbp_teach.bench import widgets
 
