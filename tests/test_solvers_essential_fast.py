@@ -88,3 +88,32 @@ def test_screened_degeneracy_flags_what_the_exact_tests_flag():
         assert bool((flags[130:] == es.OK).all())
     x = torch.rand(5, 2, dtype=torch.float64)
     assert int(es.degeneracy(x, x)) == es.ROTATION and int(es.degeneracy(x, x + 1)) == es.OK
+
+
+def _same_solutions(E_a, valid_a, E_b, valid_b):
+    """Per valid solution of a: distance (up to sign) to the nearest valid solution of b."""
+    d = torch.minimum((E_a.unsqueeze(-3) - E_b.unsqueeze(-4)).flatten(-2).norm(dim=-1),
+                      (E_a.unsqueeze(-3) + E_b.unsqueeze(-4)).flatten(-2).norm(dim=-1))
+    return torch.where(valid_b.unsqueeze(-2), d, torch.full_like(d, float("inf"))).min(-1).values[valid_a]
+
+
+def test_back_substitution_finds_the_solutions_of_the_eigenvectors():
+    """Stage 5 of five_point (eigenvalues + Nister's 3x3 back-substitution) and the readable stage 5
+    (eigenvectors of the action matrix) give the same set of solutions, to round-off for all but the
+    worst-conditioned roots (the order of the solutions may differ)."""
+    scene = data.two_view(5, 2000, seed=21)
+    basis = es.null_space_basis(scene.x1, scene.x2)
+    G, ok = es.eliminate(es.constraint_matrix(basis))
+    A = es.action_matrix(G)
+    xyz_b, v_b = es.roots_by_back_substitution(A, G, ok)
+    xyz_e, v_e = es.roots_from_action(A, ok)
+    assert torch.equal(v_b.sum(-1), v_e.sum(-1))  # as many real roots per problem
+    E_b, E_e = es.compose_essential(basis, xyz_b, v_b), es.compose_essential(basis, xyz_e, v_e)
+    d = torch.cat([_same_solutions(E_b, v_b, E_e, v_e), _same_solutions(E_e, v_e, E_b, v_b)])
+    assert float(d.median()) < 1e-12 and float(torch.quantile(d, 0.99)) < 1e-8 and float(d.max()) < 1e-4
+    # a singular P (rows x^3, x^2y, x^2z of G on y^2, yz, z^2) falls back to the eigenvectors
+    G0 = G[:3].clone()
+    G0[:, 0:3, 3:6] = 0.0
+    xyz0, v0 = es.roots_by_back_substitution(es.action_matrix(G0), G0, ok[:3])
+    xyz1, v1 = es.roots_from_action(es.action_matrix(G0), ok[:3])
+    assert torch.equal(v0, v1) and torch.equal(xyz0[v0], xyz1[v1])

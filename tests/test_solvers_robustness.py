@@ -131,7 +131,7 @@ def test_generic_float64_default_is_unchanged_by_the_checks():
     E, valid = five_point(scene.x1, scene.x2)
     basis = es.null_space_basis(scene.x1, scene.x2)
     G, ok = es.eliminate(es.constraint_matrix(basis))
-    xyz, v0 = es.roots_from_action(es.action_matrix(G), ok)
+    xyz, v0 = es.roots_by_back_substitution(es.action_matrix(G), G, ok)  # five_point's stage 5 (issue 18)
     assert torch.equal(valid, v0) and torch.equal(E, es.compose_essential(basis, xyz, v0))
 
 
