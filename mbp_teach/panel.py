@@ -181,11 +181,17 @@ class Blitter:
 
     def _draw(self, artists) -> None:
         # a figure drawn with its own text settings (panels.fast.unhinted_text) gets them here too
+        # (one key set and restored: rc_context would copy every rcParam, about 1 ms)
         hinting = getattr(self.fig, "mbp_text_hinting", None)
-        with matplotlib.rc_context({"text.hinting": hinting} if hinting else {}):
+        before = matplotlib.rcParams["text.hinting"]
+        if hinting:
+            matplotlib.rcParams["text.hinting"] = hinting
+        try:
             for a in artists:
                 if a.get_visible():
                     self.fig.draw_artist(a)
+        finally:
+            matplotlib.rcParams["text.hinting"] = before
 
     def invalidate(self) -> None:
         """Drop the saved pictures (call after changing something static): the next move draws in full."""

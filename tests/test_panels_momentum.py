@@ -18,6 +18,8 @@ def finite_lines(fig):
     for ax in fig.axes:
         for line in ax.lines:
             x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+            if line.get_gid() == "nan-breaks":  # several curves in one line: a NaN point separates them
+                x, y = x[~(np.isnan(x) & np.isnan(y))], y[~(np.isnan(x) & np.isnan(y))]
             assert np.isfinite(x).all() and np.isfinite(y).all(), f"non-finite data in {line}"
 
 
@@ -108,3 +110,18 @@ def test_lab_box_has_the_buttons_and_a_still_picture():
     box = lab.widget()
     assert box.children[0].children == tuple(lab.buttons)
     assert "image/png" in box._repr_mimebundle_()
+
+
+def test_lab_trajectory_is_heavy_ball_bit_for_bit():
+    import torch
+
+    from mbp_teach import momentum as mom
+
+    for n, (alpha, beta, kappa) in [(2, (3.306, 0.669, 100.0)), (50, (1.0, 0.6, 100.0)), (2, (4.0, 0.0, 1e4))]:
+        lab = MomentumLab(n=n, steps=60)
+        traj, rel, kept = lab.simulate(alpha, beta, kappa)
+        lam = torch.from_numpy(lab.lams(kappa))
+        ref = mom.heavy_ball(lambda w: lam * w, torch.ones(n, dtype=torch.float64), alpha, beta, 60)
+        assert np.array_equal(traj, ref.numpy())
+        loss = mom.quadratic_loss(ref, lam.numpy()).numpy()
+        assert np.allclose(rel[:kept], (loss / loss[0])[:kept], rtol=1e-14, atol=0)

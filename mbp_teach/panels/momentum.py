@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
-import torch
 from matplotlib.ticker import MaxNLocator
 
 from .. import momentum as mom
@@ -57,7 +56,7 @@ class MomentumLab(Panel):
         # legend, fixed label/title positions (no per-draw layout search) and plain tick labels.
         self.fig, (self.ax_path, self.ax_loss, self.ax_map) = new_figure(1, 3, figsize=(12.5, 3.9), dpi=72)
         ax = self.ax_path
-        self.levels = [ax.plot([], [], color="0.75", lw=0.7)[0] for _ in range(9)]
+        (self.levels,) = ax.plot([], [], color="0.75", lw=0.7, gid="nan-breaks")  # 9 ellipses, NaN between them
         (self.path,) = ax.plot([], [], "-o", color="C3", ms=2.5, lw=1)
         ax.plot([0], [0], "k+", ms=9)
         ax.set_xlim(-1.4, 1.4)
@@ -75,7 +74,9 @@ class MomentumLab(Panel):
         plain_log_ticks(ax.yaxis)
         ax.set_xlabel("step k")
         ax.set_ylabel("relative loss f(w_k) / f(w_0)")
-        self.ax_loss.set_title("", fontsize=10)
+        # the title is static; the rate, which a move changes, is a short text of its own (text is dear)
+        self.ax_loss.set_title("solid: loss, dashed: rate^(2k)", fontsize=9)
+        self.rate_text = ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top", fontsize=9)
         self.alarm = ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", color="#b00", fontsize=12,
                              fontweight="bold")
 
@@ -89,8 +90,7 @@ class MomentumLab(Panel):
         fixed_labels(self.fig, x=(0.5, -0.1), y=(-0.14, 0.5))
         unhinted_text(self.fig)
         # a move redraws these over a saved picture of the rest (axes, ticks, regime map)
-        self.blit_artists(*self.levels, self.path, self.loss, self.theory, self.marks, self.ax_loss.title,
-                          self.alarm)
+        self.blit_artists(self.levels, self.path, self.loss, self.theory, self.marks, self.rate_text, self.alarm)
 
     # -- what a slider or a button calls -------------------------------------------------------
     def lams(self, kappa: float) -> np.ndarray:
@@ -109,24 +109,31 @@ class MomentumLab(Panel):
     def simulate(self, alpha: float, beta: float, kappa: float) -> tuple[np.ndarray, np.ndarray, int]:
         """Trajectory (steps+1, n), relative loss, and the number of steps kept before blow-up."""
         lam = self.lams(kappa)
-        lam_t = torch.from_numpy(lam)
+        # mom.heavy_ball's recursion (PyTorch convention: z <- beta z + g, w <- w - alpha z) with g = lam w,
+        # written out in NumPy: the same operations in the same order (tested equal), without a tensor per step.
         # The run stops being meaningful past BLOW_UP; the slider ranges keep it finite in float64.
-        traj = mom.heavy_ball(lambda w: lam_t * w, torch.ones(self.n, dtype=torch.float64), alpha, beta, self.steps)
-        loss = mom.quadratic_loss(traj, lam).numpy()
+        traj = np.empty((self.steps + 1, self.n))
+        w, z = np.ones(self.n), np.zeros(self.n)
+        traj[0] = w
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(self.steps):
+                z = beta * z + lam * w
+                w = w - alpha * z
+                traj[k + 1] = w
+            loss = 0.5 * (traj**2 * lam).sum(-1)
         rel = loss / loss[0]
         bad = ~np.isfinite(rel) | (rel > BLOW_UP)
         kept = int(np.argmax(bad)) if bad.any() else len(rel)
-        return traj.numpy(), rel, kept
+        return traj, rel, kept
 
     def _update(self, alpha: float, beta: float, kappa: float) -> str:
         lam = self.lams(kappa)
         traj, rel, kept = self.simulate(alpha, beta, kappa)
         # level sets 1/2 (lmin x^2 + lmax y^2) = c through the start and below it
         c0 = 0.5 * (lam[0] + lam[-1])
-        t = np.linspace(0.0, 2.0 * np.pi, 90)
-        for j, line in enumerate(self.levels):
-            c = c0 * 0.35**j
-            line.set_data(np.sqrt(2 * c / lam[0]) * np.cos(t), np.sqrt(2 * c / lam[-1]) * np.sin(t))
+        t = np.append(np.linspace(0.0, 2.0 * np.pi, 90), np.nan)  # NaN: a break between ellipses
+        r = np.sqrt(2 * c0 * 0.35 ** np.arange(9))[:, None]
+        self.levels.set_data((r / np.sqrt(lam[0]) * np.cos(t)).ravel(), (r / np.sqrt(lam[-1]) * np.sin(t)).ravel())
         self.path.set_data(traj[:kept, 0], traj[:kept, -1])
 
         ks = np.arange(kept)
@@ -139,7 +146,7 @@ class MomentumLab(Panel):
 
         rates = mom.rate(alpha, beta, lam)
         slow = int(np.argmax(rates))
-        self.ax_loss.set_title(f"solid: loss, dashed: rate^(2k), rate = {rho:.4f}", y=1.0, fontsize=9)
+        self.rate_text.set_text(f"rate = {rho:.4f}")
         if rho >= 1.0:
             worst = lam[slow]
             self.alarm.set_text(f"DIVERGES (rate {rho:.3f} ≥ 1)")
