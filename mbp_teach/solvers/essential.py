@@ -92,7 +92,8 @@ def null_space_basis(x1: torch.Tensor, x2: torch.Tensor, method: str = "qr") -> 
 
     - ``"qr"`` (default): the orthonormal complement from a complete QR of the 9x5 matrix A^T,
       re-attached to the graph by the projector P = I - A^T (A A^T)^-1 A: N = P N0 with N0 held
-      constant equals N0 in value, but its gradient is that of a smooth basis;
+      constant equals N0 in value, but its gradient is that of a smooth basis (when no gradient is
+      wanted, N0 itself is returned: the projector would change it only by round-off);
     - ``"svd"``: the last 4 right singular vectors of the 5x9 A (``torch.linalg.svd``,
       full_matrices=True), autograd straight through;
     - ``"gram_svd"``: the last 4 right singular vectors of the 9x9 Gram matrix A^T A, autograd
@@ -114,6 +115,8 @@ def null_space_basis(x1: torch.Tensor, x2: torch.Tensor, method: str = "qr") -> 
         return torch.linalg.svd(At @ A).Vh[..., 5:, :].unflatten(-1, (3, 3))
     with torch.no_grad():
         N0 = torch.linalg.qr(At.detach(), mode="complete").Q[..., 5:]  # (..., 9, 4)
+    if not (torch.is_grad_enabled() and A.requires_grad):  # no gradient wanted: P N0 = N0 to round-off
+        return N0.transpose(-1, -2).unflatten(-1, (3, 3))
     N = N0 - At @ torch.linalg.solve(A @ At, A @ N0)
     return N.transpose(-1, -2).unflatten(-1, (3, 3))
 
@@ -148,15 +151,16 @@ def constraint_matrix(basis: torch.Tensor) -> torch.Tensor:
     EEt = ll @ sum(E[:, None, k, :, None] * E[None, :, k, None, :] for k in range(3)).reshape(3, 3, 16, B)  # (3, 3, 10, B)
     tr = EEt[0, 0] + EEt[1, 1] + EEt[2, 2]  # (10, B)
     # 2 E E^T E - tr(E E^T) E, with (E E^T E)_ij = sum_k (E E^T)_ik E_kj: quadratic x linear, (3, 3, 10, 4, B)
-    trace = -(tr[:, None] * E[:, :, None])
+    # (accumulated in place, with the sign flipped: tr(E E^T) E - 2 E E^T E; the table below undoes it)
+    neg_trace = tr[:, None] * E[:, :, None]
     for k in range(3):
-        trace.addcmul_(EEt[:, None, k, :, None], E[None, k, :, None, :], value=2.0)
+        neg_trace.addcmul_(EEt[:, None, k, :, None], E[None, k, :, None, :], value=-2.0)
     # det E by the first row's cofactors: cof_j = E[1, j+1] E[2, j+2] - E[1, j+2] E[2, j+1]
     j1, j2 = [1, 2, 0], [2, 0, 1]
     r1, r2 = E[1], E[2]  # (3, 4, B)
     cof = ll @ (r1[j1, :, None] * r2[j2, None, :] - r1[j2, :, None] * r2[j1, None, :]).reshape(3, 16, B)
     det = sum(cof[j, :, None] * E[0, j, None] for j in range(3))  # (10, 4, B)
-    C = torch.cat([(ql @ det.reshape(40, B)).unsqueeze(0), ql @ trace.reshape(9, 40, B)])  # (10, 20, B)
+    C = torch.cat([(ql @ det.reshape(40, B)).unsqueeze(0), -ql @ neg_trace.reshape(9, 40, B)])  # (10, 20, B)
     return C.permute(2, 0, 1).reshape(*shape, 10, 20)
 
 
