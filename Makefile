@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test portable unit nbval notebooks student figures site e2e clean assignments autograde slides
+.PHONY: setup lab test portable unit nbval notebooks student figures site e2e bench-peers clean assignments autograde slides
 
 setup: $(STAMP)
 
@@ -108,6 +108,11 @@ $(E2E_STAMP): requirements-e2e.txt $(STAMP)
 e2e: $(E2E_STAMP)
 	@test -x $(CHROMIUM) || { echo "make e2e needs Chromium at $(CHROMIUM): apt-get install -y chromium chromium-driver (or CHROMIUM=/path/to/chromium)" >&2; exit 1; }
 	MBP_TEACH_NO_SAVE=1 MBP_TEACH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# five_point next to kornia's and poselib's 5-point solvers (optional extras in requirements-bench.txt).
+bench-peers: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) -m mbp_teach.bench solvers --peers --threads 1 --repeats 21
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

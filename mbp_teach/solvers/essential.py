@@ -21,8 +21,8 @@ The stages (following Nister 2004 and the Groebner-basis view of Stewenius et al
 
 Everything is batched over leading dimensions; there is no Python loop over problems.
 
-``five_point`` runs these stages with one speed-up (issue 18): stage 5 there is
-``roots_by_back_substitution``, eigenvalues only plus a 3x3 back-substitution for (y, z) instead of
+``five_point`` runs these stages with one speed-up (issue 18): when no gradient is wanted, stage 5 there
+is ``roots_by_back_substitution``, eigenvalues only plus a 3x3 back-substitution for (y, z) instead of
 the eigenvectors; it finds the same solutions to round-off (tests/test_solvers_essential_fast.py).
 Stages 2 and the validity check compute with the batch as the last dimension (``_batch_last``).
 """
@@ -393,8 +393,9 @@ def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "q
     Computed in float64 whatever the input dtype (E is returned in the input's dtype; gradients
     flow through the casts). ``valid``: a real root whose unit-norm E satisfies
     max |essential_constraints(E)| <= tol (``VALID_TOL``, or ``REFINED_TOL`` with ``refine``).
-    Plain autograd-differentiable (through solve, linalg.eigvals, the back-substitution and
-    ``null_space_basis``); a loss
+    Stage 5 is ``roots_by_back_substitution`` when no gradient is wanted, ``roots_from_action`` when
+    autograd will differentiate the forward (the same solutions to round-off; the order of the slots can
+    differ). Plain autograd-differentiable (through solve, linalg.eig and ``null_space_basis``); a loss
     must use only valid entries and be invariant to the sign of E.
     """
     dtype = x1.dtype
@@ -402,7 +403,13 @@ def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "q
     tol = (REFINED_TOL if refine else VALID_TOL) if tol is None else tol
     basis = null_space_basis(x1, x2, null_space)
     G, ok = eliminate(constraint_matrix(basis))
-    xyz, valid = roots_by_back_substitution(action_matrix(G), G, ok)
+    A = action_matrix(G)
+    if torch.is_grad_enabled() and (x1.requires_grad or x2.requires_grad):
+        # autograd differentiates the forward: the eigenvector route is the cheaper graph (eigvals' backward
+        # computes the eigenvectors anyway)
+        xyz, valid = roots_from_action(A, ok)
+    else:
+        xyz, valid = roots_by_back_substitution(A, G, ok)
     E = compose_essential(basis, xyz, valid)
     if refine:
         E = refine_roots(E, x1, x2, valid)
