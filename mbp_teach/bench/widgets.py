@@ -11,7 +11,8 @@ frame as a PNG diff and sending it (ipympl's ``get_diff_image``), and the browse
 Until 2026-11 (issue 18) every move was timed with a full ``canvas.draw()``; panels then all
 redrew fully, so the numbers before and after compare the same thing: what a move costs the kernel.
 Times are wall clock (``perf_counter``); column "cpu" is the process CPU time of the same moves,
-less sensitive to other jobs on a shared machine.
+less sensitive to other jobs on a shared machine. Torch runs as ``nbk.setup()`` leaves it in a lesson:
+one thread, float64 by default.
 
 Adding a panel: give its module in ``mbp_teach.panels`` a ``bench_cases()`` returning
 ``(name, factory, {control: values})`` tuples; every such module is found and measured.
@@ -106,6 +107,7 @@ def run(args) -> int:
 
     matplotlib.use("Agg", force=True)
     torch.set_num_threads(1)  # as in a notebook: nbk.setup() runs its kernel on one thread
+    torch.set_default_dtype(torch.float64)  # and makes float64 the default (until 2026-11 the bench used float32)
     rows = []
     for name, factory, sweeps in cases(args.only):
         rows.extend(measure(name, factory, sweeps, repeats=args.repeats))

@@ -44,6 +44,7 @@ class TwoViewPanel(Panel):
                                             continuous_update=False),
         }
         self.errors: dict[str, float] = {}
+        self._scenes: dict = {}  # (noise, outliers) -> scene, K^-1, 8-point F: a RANSAC k move reuses them
         self._build()
         self.update()
 
@@ -83,10 +84,14 @@ class TwoViewPanel(Panel):
 
     def solve(self, noise: float, outliers: float, iterations: int) -> dict[str, float]:
         """Median Sampson error (px) of the true inliers for each method, plus RANSAC's inlier counts."""
-        scene = data.two_view(self.n, noise=noise, outlier_fraction=outliers, seed=self.seed)
+        key = (noise, outliers)
+        if key not in self._scenes:
+            if len(self._scenes) >= 16:
+                self._scenes.pop(next(iter(self._scenes)))
+            scene = data.two_view(self.n, noise=noise, outlier_fraction=outliers, seed=self.seed)
+            self._scenes[key] = (scene, torch.linalg.inv(scene.K), eight_point(scene.u1, scene.u2))
+        scene, Kinv, F_all = self._scenes[key]
         self.scene = scene
-        Kinv = torch.linalg.inv(scene.K)
-        F_all = eight_point(scene.u1, scene.u2)
         res = ransac_essential(scene.x1, scene.x2, iterations=iterations,
                                threshold=max(2.0, 3.0 * noise) / float(scene.K[0, 0]), seed=self.seed)
         self.F = {
