@@ -55,9 +55,10 @@ class TwoViewPanel(Panel):
         ax = self.ax_img
         (self.inl,) = ax.plot([], [], ".", color="0.45", ms=4)
         (self.out,) = ax.plot([], [], "x", color="C3", ms=4)
-        self.true_lines = [ax.plot([], [], "--", color="k", lw=0.8)[0] for _ in range(self.lines)]
-        self.all_lines = [ax.plot([], [], color="C1", lw=1.2)[0] for _ in range(self.lines)]
-        self.ransac_lines = [ax.plot([], [], color="C0", lw=1.2)[0] for _ in range(self.lines)]
+        # each estimate's ``lines`` epipolar lines are one Line2D, NaN between segments (one draw each)
+        (self.true_lines,) = ax.plot([], [], "--", color="k", lw=0.8, gid="nan-breaks")
+        (self.all_lines,) = ax.plot([], [], color="C1", lw=1.2, gid="nan-breaks")
+        (self.ransac_lines,) = ax.plot([], [], color="C0", lw=1.2, gid="nan-breaks")
         ax.set_xlim(0, w)
         ax.set_ylim(h, 0)
         # text dominates a redraw (about 1 ms per label): few ticks
@@ -79,7 +80,7 @@ class TwoViewPanel(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.12, 0.5))
         unhinted_text(self.fig)
-        self.blit_artists(self.inl, self.out, *self.true_lines, *self.all_lines, *self.ransac_lines, *self.bars,
+        self.blit_artists(self.inl, self.out, self.true_lines, self.all_lines, self.ransac_lines, *self.bars,
                           self.ax_err.title)
 
     def solve(self, noise: float, outliers: float, iterations: int) -> dict[str, float]:
@@ -114,11 +115,11 @@ class TwoViewPanel(Panel):
         self.inl.set_data(*u2[inl].T)
         self.out.set_data(*u2[~inl].T)
         chosen = np.flatnonzero(inl)[: self.lines]
-        for artists, F in [(self.true_lines, s.F), (self.all_lines, self.F[METHODS[0]]),
-                           (self.ransac_lines, self.F[METHODS[2]])]:
+        gap = np.full((len(chosen), 1), np.nan)
+        for line, F in [(self.true_lines, s.F), (self.all_lines, self.F[METHODS[0]]),
+                        (self.ransac_lines, self.F[METHODS[2]])]:
             xs, ys = epipolar_lines(F.numpy(), u1[chosen], 640)
-            for line, x, y in zip(artists, xs, ys):
-                line.set_data(x, y)
+            line.set_data(np.hstack([xs, gap]).ravel(), np.hstack([ys, gap]).ravel())
         for bar, m in zip(self.bars, METHODS):
             bar.set_height(max(e[m], FLOOR))
         self.ax_err.set_title(f"RANSAC: {e['true inliers found']} of {e['true inliers']} inliers found", y=1.0,
