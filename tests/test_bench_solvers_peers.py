@@ -30,3 +30,14 @@ def test_peer_table_runs_and_says_how_to_install_missing_peers(capsys):
         assert name in out
         if not callable(solver):
             assert "requirements-bench.txt" in solver
+
+
+def test_gradients_peers_times_the_backward_alone_for_ours_and_every_installed_peer():
+    from mbp_teach.bench import gradients
+    from mbp_teach.bench.solvers import peers
+
+    rows = gradients.peer_backward_rows([4], repeats=1)
+    differentiable = {k for k, f in peers().items() if callable(f) and "poselib" not in k}
+    assert rows[0]["batch"] == 4 and set(rows[0]) == {"batch"} | differentiable
+    assert {"mbp_teach five_point", "mbp_teach five_point (ift backward)"} <= differentiable
+    assert all(rows[0][k] > 0 for k in differentiable)

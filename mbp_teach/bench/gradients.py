@@ -66,6 +66,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this process's CPU time (steadier when other jobs share the CPU)")
     parser.add_argument("--no-plot", action="store_true", help="do not write figures/02_backward_time.png")
+    parser.add_argument("--peers", action="store_true",
+                        help="five_point's backward alone next to installed peers (kornia); installs nothing; "
+                             "batches from --five-point (default 256,4096)")
     parser.add_argument("--five-point", default=None, metavar="BATCHES",
                         help="only the five_point IFT-vs-autograd rows at these batch sizes (e.g. 256,4096): backward "
                              "alone and forward + backward, interleaved, medians of --repeats; no failure shares")
@@ -180,9 +183,54 @@ def five_point_rows(batches: list[int], repeats: int, clock: str) -> list[dict]:
     return rows
 
 
+def peer_backward_rows(batches: list[int], repeats: int) -> list[dict]:
+    """Backward alone (CPU ms, median of ``repeats`` interleaved rounds) of a sign-invariant loss of the valid
+    solutions, through our five_point (autograd, IFT) and through every installed peer that is differentiable
+    (kornia's ``find_essential``: autograd through its solver). Same noise-free problems for all; the forward
+    is run untimed before each timed backward. Installs nothing (``mbp_teach.bench.solvers.peers``)."""
+    from .. import data
+    from .solvers import _peer_loss, peers
+
+    solvers = {k: f for k, f in peers().items() if callable(f) and "poselib" not in k}
+    rows = []
+    for b in batches:
+        scene = data.two_view(5, b, seed=2, dtype=torch.float64)
+        leaves = [x.detach().clone().requires_grad_() for x in (scene.x1, scene.x2)]
+        times: dict[str, list[float]] = {k: [] for k in solvers}
+        for k, f in solvers.items():  # warm-up
+            _peer_loss(*f(*leaves)).backward()
+        for _ in range(repeats):
+            for k, f in solvers.items():
+                for leaf in leaves:
+                    leaf.grad = None
+                loss = _peer_loss(*f(*leaves))
+                start = time.process_time()
+                loss.backward()
+                times[k].append(time.process_time() - start)
+        rows.append({"batch": b, **{k: statistics.median(v) for k, v in times.items()}})
+    return rows
+
+
+def run_peers(args) -> int:
+    from .solvers import peers
+
+    batches = [int(b) for b in (args.five_point or "256,4096").split(",") if b]
+    rows = peer_backward_rows(batches, args.repeats)
+    missing = [f"{k} ({why})" for k, why in peers().items() if not callable(why)]
+    print(f"five_point backward alone next to peers: float64, {args.threads} thread(s), CPU clock, median of "
+          f"{args.repeats} interleaved rounds (ms)" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    names = [k for k in rows[0] if k != "batch"]
+    for r in rows:
+        ift = r["mbp_teach five_point (ift backward)"]
+        print(f"batch {r['batch']:>5}: " + ", ".join(f"{k} {1e3 * r[k]:.2f} ({r[k] / ift:.1f}x the IFT)" for k in names))
+    return 0
+
+
 def run(args) -> int:
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float64)
+    if args.peers:
+        return run_peers(args)
     if args.five_point:
         rows = five_point_rows([int(b) for b in args.five_point.split(",") if b], args.repeats, args.clock)
         if args.json:
