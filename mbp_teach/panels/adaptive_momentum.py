@@ -4,7 +4,7 @@ Each move retrains ``demo_problem(seed)`` from the same initial weights for ``st
 steps with the chosen tau and redraws: the error E(w_k) on a log scale with every increase
 marked, and ||g_k|| next to the momentum length ||tau_k dw_k|| (= tau ||g_k|| by construction).
 
-The slider reaches 61 values of tau: their runs are trained once, at construction (about 1.5 s on
+The slider reaches 61 values of tau: their runs are trained once, at construction (about 3 s on
 a 2-core machine), by the same ``train_full_batch`` a move would call, so a move is a look-up and
 a redraw. A tau off the slider grid (``update(tau=0.123)`` from code) is trained on the move.
 """
