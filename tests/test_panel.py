@@ -75,10 +75,7 @@ def test_values_are_put_on_the_slider_grid_as_a_browser_shows_them():
 
 # -- blitting: a move redraws only the declared artists, and the frame looks like a full draw ------------
 def _blitting_line():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    p = Line()
+    p = Line()  # on the session's backend: Agg headless, ipympl in the subprocess test below
     p.ax.set_xlim(0, 1)
     p.ax.set_ylim(-2, 2)
     p.blit_artists(p.line, p.ax.title)
@@ -130,3 +127,30 @@ def test_savefig_shows_the_blitted_artists():
         a.set_animated(False)
     png_plain = base64.b64decode(__import__("mbp_teach.panel", fromlist=["figure_png"]).figure_png(p.fig))
     assert png_blit == png_plain
+
+
+def test_ipympl_gets_a_blitted_frame_without_asking_the_browser_for_a_draw():
+    """In ipympl, canvas.blit() sends the changed pixels at once; draw_idle would need a browser round trip."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import matplotlib
+        matplotlib.use("module://ipympl.backend_nbagg")
+        from tests.test_panel import _blitting_line
+        p = _blitting_line()
+        c = p.fig.canvas
+        sent, asked = [], []
+        c.send_binary = lambda data: sent.append(data)
+        c.draw_idle = lambda *a, **k: asked.append(1)
+        assert p.redraw() == "full" and asked  # first display: the browser draws everything
+        c.draw()
+        before = len(sent)
+        assert p.update(slope=1.0) and not asked[1:]
+        assert len(sent) == before + 1 and sent[-1][:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=__import__("pathlib").Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
