@@ -60,3 +60,14 @@ def test_rotation_ift_moves_are_lookups_that_follow_train_weights(lab):
     assert np.abs(np.array(lab.history.weights) - ref.weights).max() < 1e-12
     assert lab.update(toy="rotation", backward="autograd")  # other backwards still train through the solver
     assert np.abs(np.array(lab.history.weights) - ref.weights).max() < 1e-6
+
+
+def test_weight_axis_limit_is_on_a_coarse_ladder():
+    from mbp_teach.panels.minbackprop import nice_ceiling
+
+    assert [nice_ceiling(x) for x in (0.11, 1e-3, 0.5, 0.51, 7.2, 9.0)] == pytest.approx([0.15, 1e-3, 0.5, 0.6, 8.0, 10.0])
+    top = lab_top = None
+    for x in np.linspace(0.101, 0.149, 20):  # weights whose maximum moves a little: the axis stays
+        top = nice_ceiling(x)
+        lab_top = top if lab_top is None else lab_top
+        assert top == lab_top

@@ -34,9 +34,9 @@ LABELS = {"rotation": "rotation error (degrees)", "fundamental": "loss 1 - <F, E
 
 
 def nice_ceiling(x: float) -> float:
-    """The smallest of 1, 2, 5 times a power of ten that is >= x (x > 0)."""
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 times a power of ten that is >= x (x > 0)."""
     e = math.floor(math.log10(x))
-    return next(m * 10.0**e for m in (1, 2, 5, 10) if m * 10.0**e >= x * (1 - 1e-12))
+    return next(m * 10.0**e for m in (1, 1.5, 2, 3, 4, 5, 6, 8, 10) if m * 10.0**e >= x * (1 - 1e-12))
 
 
 def build_problem(toy: str, displacement: float) -> toys.WeightProblem:
@@ -131,7 +131,7 @@ class ToyLab(Panel):
         loss = np.maximum(np.abs(np.asarray(hist.loss, dtype=float)), LOSS_FLOOR)
         finite = np.isfinite(loss)
         self.loss_line.set_data(ks[: len(loss)][finite], loss[finite])
-        # the weights' y limit on a 1-2-5 ladder: most moves keep it, and the axes with their tick labels
+        # the weights' y limit on a coarse ladder (nice_ceiling): most moves keep it, and the axes with their tick labels
         # stay in the saved picture (panel.Blitter's ``follow``); the loss axis spans every value it can show
         self.ax_w.set_xlim(0, max(steps, 1))
         self.ax_w.set_ylim(0, nice_ceiling(max(float(np.nanmax(w)) * 1.1, 1e-3)))
