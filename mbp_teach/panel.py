@@ -218,6 +218,12 @@ class Blitter:
             canvas.restore_region(self.background)
             self._draw_follow()
         self._draw(self.artists)
+        # ipympl would send only the pixels that changed (a diff image), composited in the browser on the
+        # frame before. A browser that missed a frame, or got a diff before its first full frame (seen in
+        # make e2e after Run All), then shows the moved artists on an empty canvas for good. So each move
+        # sends the whole (already rendered) frame: a larger PNG, but no redraw.
+        if hasattr(canvas, "_force_full"):
+            canvas._force_full = True
         canvas.blit(self.fig.bbox)
         return True
 

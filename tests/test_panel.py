@@ -149,6 +149,8 @@ def test_ipympl_gets_a_blitted_frame_without_asking_the_browser_for_a_draw():
         before = len(sent)
         assert p.update(slope=1.0) and not asked[1:]
         assert len(sent) == before + 1 and sent[-1][:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        # a whole frame, not a diff: a browser that missed a frame would show the artists on an empty canvas
+        assert c._current_image_mode == "full"
         print("ok")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
