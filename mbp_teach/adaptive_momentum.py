@@ -5,7 +5,7 @@
 
 with g_k the gradient of the batch error E at w_k. The momentum term tau_k dw_k has length exactly
 tau ||g_k||: it can never outgrow the gradient, which is what the convergence proofs use
-(monotone decrease of E for small enough eta and tau, ||g_k|| -> 0, w_k -> w*; REFERENCE.md §4).
+(monotone decrease of E for small enough eta and tau, ||g_k|| -> 0, w_k -> w*; Agarwal, Klobusicky & Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404).
 Norms are over all parameters of a parameter group (the weight vector w of the theory).
 """
 

@@ -6,7 +6,7 @@ At a regular solution y(x) with multipliers nu (f_Y = nu^T h_Y), the DDN gradien
 
     H = f_YY - sum_i nu_i h_i,YY,   A = h_Y,   B = f_XY - sum_i nu_i h_i,XY,   C = h_X
 
-(REFERENCE §3). This module implements exactly that: per problem it forms the matrices with
+(Gould, Hartley & Campbell, "Deep Declarative Networks", TPAMI 2022). This module implements exactly that: per problem it forms the matrices with
 ``torch.func`` (gradients, Jacobians and Hessians of the objective and constraints, ``vmap``-ed
 over the batch) and evaluates the formula with batched solves. Forming B (n x dim x) and the
 second derivatives is what makes DDN the slow baseline.

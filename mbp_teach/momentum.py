@@ -11,7 +11,7 @@ the state (z_k, w_k) of one direction is multiplied by
 
 at every step, so the error shrinks like rho(R)^k: ``rate(alpha, beta, lam)`` = rho(R), the
 per-eigenvalue convergence factor. R's eigenvalues solve mu^2 - (1 + beta - alpha lam) mu + beta = 0;
-when they are complex |mu|^2 = det R = beta, so the rate is sqrt(beta). References: REFERENCE.md §4,
+when they are complex |mu|^2 = det R = beta, so the rate is sqrt(beta). References: Agarwal, Klobusicky & Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404,
 Polyak (1964), Goh, "Why Momentum Really Works", Distill (2017).
 
 Accepted inputs, the same in every function here: scalars may be any real scalar type (Python,

@@ -16,7 +16,7 @@ Why these systems and not others:
   k_i + k_j != 0, so it carries 1/(s_i + s_j). Autograd through the SVD carries
   1/(s_i^2 - s_j^2) instead, which is infinite at repeated singular values although R is not.
   A squared-norm constraint ||R^T R - I||^2 = 0 would NOT do: its gradient vanishes wherever it
-  holds, so dF/dy would be singular at every solution (REFERENCE §1).
+  holds, so dF/dy would be singular at every solution (Sungatullina & Pajdla, MinBackProp, 2024).
 * Rigid motion (``rigid_residual``, 12 x 12): the rotation residual of the centred points and
   t - (q_bar - R p_bar) = 0.
 * Fundamental matrix (``eight_point_residual``, 14 x 14): the 8-point algorithm is two
@@ -37,7 +37,7 @@ Why these systems and not others:
   constant: the IFT needs F only to first order at the solution, and near it
   {det = 0, <N_k, T> = 0} is the essential manifold itself). dF/dE is then invertible iff the
   5 epipolar equations are independent on the tangent space: the solution is a simple root.
-  This is the 9 x 9 reduction of MinBackProp's 16 equations (REFERENCE §1).
+  This is the 9 x 9 reduction of MinBackProp's 16 equations (Sungatullina & Pajdla, MinBackProp, 2024).
 """
 
 from __future__ import annotations
