@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import validation as val
+from mbp_teach import validation as val
 
 
 def generator(seed: int | torch.Generator) -> torch.Generator:

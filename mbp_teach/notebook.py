@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 SEED = int(os.environ.get("MBP_TEACH_SEED", "0"))
-ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ROOT / "figures"
+
+
+def figures_dir() -> Path:
+    """Where ``save_figure`` writes: never inside an installed package.
+
+    ``MBP_TEACH_FIGURES`` if set; else the ``figures/`` folder of the repository this package was
+    imported from, when it is a checkout (``pip install -e .`` or ``make``); else ``./figures``
+    in the working directory (Colab, or a plain ``pip install``, where the package sits in
+    site-packages).
+    """
+    if os.environ.get("MBP_TEACH_FIGURES"):
+        return Path(os.environ["MBP_TEACH_FIGURES"])
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "notebooks").is_dir() and (repo / "pyproject.toml").is_file():
+        return repo / "figures"
+    return Path.cwd() / "figures"
 
 
 def setup(seed: int = SEED, dtype: torch.dtype = torch.float64) -> torch.Generator:
@@ -36,8 +50,9 @@ def setup(seed: int = SEED, dtype: torch.dtype = torch.float64) -> torch.Generat
 
 def save_figure(fig, name: str) -> Path:
     """Save ``fig`` as ``figures/<name>.png`` (the README shows these); returns the path."""
-    FIGURES.mkdir(exist_ok=True)
-    path = FIGURES / f"{name}.png"
+    folder = figures_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     # metadata=None: no creation date, so the file only changes when the figure does.
     fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
     return path
@@ -88,19 +103,38 @@ def fmt(value: float) -> str:
     return f"{value:.1e}"
 
 
+def as_bound(value: float, bound: float, below: bool = True) -> str:
+    """Assert ``value <= bound`` (``>=`` if not ``below``; NaN always fails) and return the bound as text.
+
+    A round-off-level quantity (or a chaotic one, like autograd's error next to a repeated singular
+    value) changes its digits, and even its decade, with the CPU, the BLAS and the thread count; the
+    bound it satisfies does not. So a notebook prints ``"< 1e-09"`` (or ``"> 1e-04"``), never the value.
+    """
+    value, bound = float(value), float(bound)
+    ok = (value <= bound) if below else (value >= bound)
+    op = "<" if below else ">"
+    assert ok, f"{value!r} is not {op}= {bound!r}"
+    return f"{op} {bound:.0e}"
+
+
 def claim(name: str, value: float, bound: float, below: bool = True, show_value: bool = True,
           value_format: Callable[[float], str] = fmt, bound_format: Callable[[float], str] = fmt) -> None:
-    """Print ``name: value (bound ...)`` and assert it; the notebook's checked sentences.
+    """Assert a notebook's checked sentence and print it: ``value <= bound`` (``>=`` if not ``below``).
 
-    ``below=True`` asserts value <= bound, otherwise value >= bound. NaN always fails.
-    ``show_value=False`` prints only the bound: for errors at round-off level, whose last digits
-    depend on the BLAS build and the order of reductions and so would break nbval's comparison
-    (``gradcheck.claim`` prints only the bound).
+    NaN always fails. ``show_value=True`` prints ``name: value  (claim: <= bound)  OK``.
+    ``show_value=False`` prints only the bound, ``name: < 1e-09`` (``as_bound``): for round-off-level
+    errors, whose digits depend on the BLAS build and the order of reductions and would break
+    nbval's comparison of stored outputs.
     """
+    if not show_value:
+        try:
+            shown = as_bound(value, bound, below)
+        except AssertionError as err:
+            raise AssertionError(f"{name}: {err}") from None
+        print(f"{name}: {shown}")
+        return
     value = float(value)
     ok = (value <= bound) if below else (value >= bound)
     op = "<=" if below else ">="
-    limit = f"{op} {bound_format(bound)}"
-    shown = f"{value_format(value)}  (claim: {limit})" if show_value else limit
-    print(f"{name}: {shown}  {'OK' if ok else 'FAILED'}")
+    print(f"{name}: {value_format(value)}  (claim: {op} {bound_format(bound)})  {'OK' if ok else 'FAILED'}")
     assert ok, f"{name} = {value!r} does not satisfy {op} {bound!r}"

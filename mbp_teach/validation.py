@@ -7,7 +7,7 @@ who passes a (N, 2) array where (N, 3) was meant reads *which* argument and *wha
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ def check_shape(x: torch.Tensor, name: str, tail: Sequence[int | None], min_dims
         want = "(..., " + ", ".join("N" if t is None else str(t) for t in tail) + ")"
         raise ValueError(f"{name}: expected shape {want}, got {tuple(x.shape)}")
     got = tuple(x.shape[-len(tail):]) if tail else ()
-    for g, t in zip(got, tail):
+    for g, t in zip(got, tail, strict=True):
         if t is not None and g != t:
             want = "(..., " + ", ".join("N" if t is None else str(t) for t in tail) + ")"
             raise ValueError(f"{name}: expected shape {want}, got {tuple(x.shape)}")

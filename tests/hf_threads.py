@@ -1,4 +1,4 @@
-"""Shared by the tests/test_hf_*.py modules (imported, not collected: no test_ prefix)."""
+"""Shared by the tests/hf/test_hf_*.py modules (imported, not collected: no test_ prefix)."""
 
 import pytest
 import torch

@@ -1,7 +1,7 @@
 import argparse
 import sys
 
-from . import load, names
+from mbp_teach.bench import load, names
 
 
 def main(argv=None) -> int:

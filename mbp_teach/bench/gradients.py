@@ -31,8 +31,8 @@ import warnings
 
 import torch
 
-from .. import gradient_problems as gp
-from .. import implicit
+from mbp_teach.gradients import implicit
+from mbp_teach.gradients import problems as gp
 
 METHODS = ("autograd", "ift", "ddn")
 # label -> (backward, null_space) of five_point's paper-style autograd baselines
@@ -148,8 +148,8 @@ def shares_on(name: str, x: tuple[torch.Tensor, ...], off: float = 1e-6) -> dict
 
 
 def plot(times: dict, path_name: str = FIGURE, clock: str = "wall"):
-    from ..notebook import save_figure
-    from ..panel import new_figure
+    from mbp_teach.notebook import save_figure
+    from mbp_teach.plotting import new_figure
 
     names = list(times)
     fig, axes = new_figure(1, len(names), figsize=(3.3 * len(names), 3.2), squeeze=False)
@@ -188,8 +188,8 @@ def peer_backward_rows(batches: list[int], repeats: int) -> list[dict]:
     solutions, through our five_point (autograd, IFT) and through every installed peer that is differentiable
     (kornia's ``find_essential``: autograd through its solver). Same noise-free problems for all; the forward
     is run untimed before each timed backward. Installs nothing (``mbp_teach.bench.solvers.peers``)."""
-    from .. import data
-    from .solvers import _peer_loss, peers
+    from mbp_teach import data
+    from mbp_teach.bench.solvers import _peer_loss, peers
 
     solvers = {k: f for k, f in peers().items() if callable(f) and "poselib" not in k}
     rows = []
@@ -212,7 +212,7 @@ def peer_backward_rows(batches: list[int], repeats: int) -> list[dict]:
 
 
 def run_peers(args) -> int:
-    from .solvers import peers
+    from mbp_teach.bench.solvers import peers
 
     batches = [int(b) for b in (args.five_point or "256,4096").split(",") if b]
     rows = peer_backward_rows(batches, args.repeats)

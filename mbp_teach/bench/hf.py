@@ -18,8 +18,8 @@ import statistics
 
 import torch
 
-from ..hf.compare import VARIANTS, problem, run_hf
-from ..hf.plots import loss_curves
+from mbp_teach.hf.compare import VARIANTS, problem, run_hf
+from mbp_teach.hf.plots import loss_curves
 
 TARGET = 0.5
 
@@ -98,7 +98,7 @@ def run(args) -> int:
                   f"{row.get('speedup_wall', nan):>6.2f}{row.get('speedup_cpu', nan):>6.2f}"
                   f"{row.get('cg_per_iter_cut', nan):>10.2f}")
     if not args.no_figure:
-        from ..notebook import save_figure
+        from mbp_teach.notebook import save_figure
 
         save_figure(loss_curves(runs, args.target, "HF variants on the curves autoencoder (first repeat)"), "hf_bench")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -21,8 +21,8 @@ INSTALL_PEERS = "pip install -r requirements-bench.txt  (kornia==0.9.0, poselib=
 
 
 def _cases(batch: int, points: int, dtype: torch.dtype) -> dict[str, tuple[Callable, tuple]]:
-    from .. import data
-    from .. import solvers as S
+    from mbp_teach import data
+    from mbp_teach import solvers as S
 
     cloud = data.point_cloud(points, batch, noise=0.01, seed=0, dtype=dtype)
     scene = data.two_view(points, batch, noise=0.5, seed=1, dtype=dtype)
@@ -131,15 +131,15 @@ def _peer_loss(E: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def peers() -> dict[str, Callable | str]:
     """name -> solver ``f(x1, x2) -> (E (B, S, 3, 3), valid (B, S))``, or a string saying why it is missing."""
-    from ..solvers import five_point
+    from mbp_teach.solvers import five_point
 
     out: dict[str, Callable | str] = {
         "mbp_teach five_point": lambda x1, x2: tuple(five_point(x1, x2)),
         "mbp_teach five_point (ift backward)": lambda x1, x2: tuple(five_point(x1, x2, backward="ift")),
     }
     try:
-        from kornia.geometry.epipolar import find_essential
         import kornia
+        from kornia.geometry.epipolar import find_essential
 
         def kornia_solver(x1, x2):
             E = find_essential(x1, x2)
@@ -171,7 +171,7 @@ def peers() -> dict[str, Callable | str]:
 
 def run_peers(args) -> int:
     """The peers table: forward problems/s, true-E recall, forward + backward ms, interleaved, CPU clock."""
-    from .. import data
+    from mbp_teach import data
 
     dtype = getattr(torch, args.dtype)
     threads = (args.threads or [torch.get_num_threads()])[0]

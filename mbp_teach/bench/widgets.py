@@ -14,7 +14,7 @@ Times are wall clock (``perf_counter``); column "cpu" is the process CPU time of
 less sensitive to other jobs on a shared machine. Torch runs as ``nbk.setup()`` leaves it in a lesson:
 one thread, float64 by default.
 
-Adding a panel: give its module in ``mbp_teach.panels`` a ``bench_cases()`` returning
+Adding a panel: give its part's ``panels`` module a ``bench_cases()`` returning
 ``(name, factory, {control: values})`` tuples; every such module is found and measured.
 """
 
@@ -23,17 +23,21 @@ from __future__ import annotations
 import importlib
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 def panel_modules() -> list[str]:
-    """Every module of ``mbp_teach.panels`` that defines ``bench_cases()``, in name order."""
+    """Every module of the course's parts that defines ``bench_cases()``, in name order."""
     import pkgutil
 
-    from .. import panels
+    from mbp_teach import PARTS
 
-    names = [f"{panels.__name__}.{m.name}" for m in pkgutil.iter_modules(panels.__path__)]
+    names = []
+    for part in PARTS:
+        pkg = importlib.import_module(f"mbp_teach.{part}")
+        names += [f"{pkg.__name__}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
     return [n for n in sorted(names) if hasattr(importlib.import_module(n), "bench_cases")]
 
 

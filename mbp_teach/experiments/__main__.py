@@ -1,7 +1,7 @@
 import argparse
 import sys
 
-from . import load, names
+from mbp_teach.experiments import load, names
 
 
 def main(argv=None) -> int:

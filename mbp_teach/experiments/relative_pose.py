@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from tqdm.auto import tqdm
 
-from ..minbackprop import plots, report
-from ..minbackprop.train import Config, compare
-from ..notebook import FIGURES, save_figure, setup
+from mbp_teach.minbackprop import plots, report
+from mbp_teach.minbackprop.train import Config, compare
+from mbp_teach.notebook import figures_dir, save_figure, setup
 
 FULL = Config(n_points=200, batch=4, n_sets=16, steps=40, eval_pairs=128, eval_hypotheses=16)
 SMALL = Config()
@@ -43,9 +43,10 @@ def run(args) -> int:
         result = compare(config, backwards, seeds, progress=lambda: bar.update(1))
     result["wall_seconds"] = time.perf_counter() - start
     table = report.markdown(result)
-    FIGURES.mkdir(exist_ok=True)
-    (FIGURES / f"{name}.md").write_text(table + "\n")
-    (FIGURES / f"{name}.json").write_text(json.dumps(result))
+    folder = figures_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.md").write_text(table + "\n")
+    (folder / f"{name}.json").write_text(json.dumps(result))
     save_figure(plots.training_figure(result), f"{name}_training")
     save_figure(plots.accuracy_figure(result), f"{name}_recall")
     print(table)

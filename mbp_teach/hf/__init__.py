@@ -9,8 +9,8 @@ samples (Sainath et al. 2013), one concept per module:
 * ``curves`` -- the CURVES-like synthetic images and their deep autoencoder.
 """
 
-from .cg import CGHistory, cg
-from .curvature import ModuleObjective, sum_squared_error
-from .optimizer import HessianFree
+from mbp_teach.hf.conjugate_gradient import CGHistory, cg
+from mbp_teach.hf.curvature import ModuleObjective, sum_squared_error
+from mbp_teach.hf.optimizer import HessianFree
 
 __all__ = ["CGHistory", "cg", "ModuleObjective", "sum_squared_error", "HessianFree"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .curvature import ModuleObjective, sum_squared_error
-from .curves import autoencoder, curve_images
-from .optimizer import HessianFree
+from mbp_teach.hf.curvature import ModuleObjective, sum_squared_error
+from mbp_teach.hf.curves import autoencoder, curve_images
+from mbp_teach.hf.optimizer import HessianFree
 
 VARIANTS: dict[str, dict] = {
     "HF": dict(),

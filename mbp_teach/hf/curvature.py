@@ -15,13 +15,13 @@ is evaluated with ``torch.func.functional_call``, so its own parameters are neve
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vjp
 
-from ..validation import as_tensor, check_finite
+from mbp_teach.validation import as_tensor, check_finite
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_positive, check_range
-from . import precond as pc
-from .cg import backtrack_grid, cg
-from .curvature import ModuleObjective
+from mbp_teach.hf import precond as pc
+from mbp_teach.hf.conjugate_gradient import backtrack_grid, cg
+from mbp_teach.hf.curvature import ModuleObjective
+from mbp_teach.validation import check_positive, check_range
 
 FORWARD, GRADIENT, CURVATURE = 1.0 / 3.0, 1.0, 4.0 / 3.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..panel import new_figure
-from .compare import Run
+from mbp_teach.hf.compare import Run
+from mbp_teach.plotting import new_figure
 
 
 def loss_curves(runs: list[Run], target: float | None = None, title: str = ""):
@@ -49,7 +49,7 @@ def rosenbrock_figure(paths: dict):
     """Paths of several optimisers over log-spaced level sets of Rosenbrock."""
     import torch
 
-    from .problems import rosenbrock
+    from mbp_teach.hf.problems import rosenbrock
 
     fig, ax = new_figure(figsize=(7, 4.6))
     xs, ys = np.linspace(-2, 2, 240), np.linspace(-1, 3, 240)

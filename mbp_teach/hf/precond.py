@@ -21,7 +21,7 @@ from collections import deque
 
 import torch
 
-from ..validation import check_positive
+from mbp_teach.validation import check_positive
 
 
 class Identity:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .curvature import ModuleObjective, sum_squared_error
+from mbp_teach.hf.curvature import ModuleObjective
 
 ROSENBROCK_START = (-1.2, 1.0)
 
@@ -92,7 +92,7 @@ def rosenbrock_paths(steps: int = 200, start=ROSENBROCK_START, hf_damping: float
 
 
 def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
-    from .optimizer import HessianFree
+    from mbp_teach.hf.optimizer import HessianFree
 
     opt = HessianFree(obj.model.parameters(), damping=damping, max_cg=max_cg)
     path = [obj.get_params()]
@@ -114,7 +114,7 @@ def spectrum(n: int, kappa: float) -> torch.Tensor:
 
 def cg_error_curves(kappas, n: int = 3000, iters: int = 1000, seed: int = 0) -> dict[float, torch.Tensor]:
     """For each kappa: ||x_i - x*||_A / ||x*||_A over CG iterations i = 0..(converged) from x_0 = 0."""
-    from .cg import cg
+    from mbp_teach.hf.conjugate_gradient import cg
 
     out = {}
     b = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..panel import new_figure
-from .report import method_label
-from .toys import WeightHistory
+from mbp_teach.minbackprop.report import method_label
+from mbp_teach.minbackprop.toys import WeightHistory
+from mbp_teach.plotting import new_figure
 
 STYLES = ("-", "--", ":")
 

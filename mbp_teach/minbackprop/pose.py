@@ -15,11 +15,11 @@ up to T degrees, divided by T.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
-from .. import validation as val
+from mbp_teach import validation as val
 
 _W = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 

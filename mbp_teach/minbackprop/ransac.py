@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import validation as val
-from ..solvers import five_point, sampson_distance
-from .pose import pose_errors, pose_from_essential
-from .sampling import draw_minimal_sets
+from mbp_teach import validation as val
+from mbp_teach.minbackprop.pose import pose_errors, pose_from_essential
+from mbp_teach.minbackprop.sampling import draw_minimal_sets
+from mbp_teach.solvers import five_point, sampson_distance
 
 
 @dataclass

@@ -12,7 +12,7 @@ import statistics
 
 import numpy as np
 
-from .train import summarise
+from mbp_teach.minbackprop.train import summarise
 
 METRICS = ("rotation_median", "translation_median", "auc5", "auc10", "auc20")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import validation as val
+from mbp_teach import validation as val
 
 
 @dataclass

@@ -23,17 +23,17 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
 
-from .. import data as mbp_data
-from .. import validation as val
-from ..backward import check_mode
-from ..solvers import eight_point, kabsch
-from .pose import rotation_angle
+from mbp_teach import data as mbp_data
+from mbp_teach import validation as val
+from mbp_teach.gradients.backward import check_mode
+from mbp_teach.minbackprop.pose import rotation_angle
+from mbp_teach.solvers import eight_point, kabsch
 
 
 @dataclass

@@ -30,20 +30,20 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
 
 import torch
 
-from .. import data as mbp_data
-from .. import validation as val
-from ..backward import check_mode
-from ..solvers import five_point
-from ..solvers.essential import check_null_space
-from .filter import OutlierFilter
-from .pose import pose_auc
-from .ransac import check_correspondences, evaluate
-from .sampling import draw_minimal_sets
+from mbp_teach import data as mbp_data
+from mbp_teach import validation as val
+from mbp_teach.gradients.backward import check_mode
+from mbp_teach.minbackprop.filter import OutlierFilter
+from mbp_teach.minbackprop.pose import pose_auc
+from mbp_teach.minbackprop.ransac import check_correspondences, evaluate
+from mbp_teach.minbackprop.sampling import draw_minimal_sets
+from mbp_teach.solvers import five_point
+from mbp_teach.solvers.essential import check_null_space
 
 
 @dataclass

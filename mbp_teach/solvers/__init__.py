@@ -8,11 +8,11 @@
 Each solver validates its input (``ValueError`` naming the problem) and then runs its private
 forward (``_kabsch_forward``, ``_rigid_forward``, ``_eight_point_forward``, ``_five_point_forward``:
 plain autograd-differentiable functions of already-validated tensors) through
-``mbp_teach.backward.dispatch`` with the chosen ``backward``.
+``mbp_teach.gradients.backward.dispatch`` with the chosen ``backward``.
 """
 
-from .epipolar import epipolar_residuals, epipolar_rows, homogeneous, sampson_distance
-from .essential import (
+from mbp_teach.solvers.epipolar import epipolar_residuals, epipolar_rows, homogeneous, sampson_distance
+from mbp_teach.solvers.essential import (
     BASIS,
     MONOMIALS,
     _five_point_forward,
@@ -25,7 +25,7 @@ from .essential import (
     null_space_basis,
     roots_from_action,
 )
-from .fundamental import (
+from mbp_teach.solvers.fundamental import (
     _eight_point_forward,
     eight_point,
     enforce_rank2,
@@ -33,8 +33,15 @@ from .fundamental import (
     least_squares_f,
     weighted_moment,
 )
-from .polynomial import companion_matrix, companion_roots
-from .rotation import _kabsch_forward, _rigid_forward, cross_covariance, kabsch, rigid_transform, weighted_centroid
+from mbp_teach.solvers.polynomial import companion_matrix, companion_roots
+from mbp_teach.solvers.rotation import (
+    _kabsch_forward,
+    _rigid_forward,
+    cross_covariance,
+    kabsch,
+    rigid_transform,
+    weighted_centroid,
+)
 
 __all__ = [
     "BASIS", "MONOMIALS", "action_matrix", "companion_matrix", "companion_roots", "compose_essential",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as val
+from mbp_teach import validation as val
 
 
 def fail_where(bad: torch.Tensor, message: str) -> None:

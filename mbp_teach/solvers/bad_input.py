@@ -1,4 +1,4 @@
-"""Bad input -> what the user gets: the table the README shows (``tests/test_solvers_properties.py`` checks
+"""Bad input -> what the user gets: the table the README shows (``tests/solvers/test_solvers_properties.py`` checks
 every row against the solvers and that the README mirrors it)."""
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def tour(seed: int = 0) -> list[tuple[str, str]]:
     """
     import torch
 
-    from .. import gradient_problems as gp
-    from . import essential as es
-    from .rotation import kabsch
+    from mbp_teach.gradients import problems as gp
+    from mbp_teach.solvers import essential as es
+    from mbp_teach.solvers.rotation import kabsch
 
     P, Q, _ = gp.inputs("kabsch", 1, seed=seed, dtype=torch.float64)
     line = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64)[None, :, None] * torch.ones(3, dtype=torch.float64)

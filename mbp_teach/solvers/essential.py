@@ -23,7 +23,7 @@ Everything is batched over leading dimensions; there is no Python loop over prob
 
 ``five_point`` runs these stages with one speed-up (issue 18): when no gradient is wanted, stage 5 there
 is ``roots_by_back_substitution``, eigenvalues only plus a 3x3 back-substitution for (y, z) instead of
-the eigenvectors; it finds the same solutions to round-off (tests/test_solvers_essential_fast.py).
+the eigenvectors; it finds the same solutions to round-off (tests/solvers/test_solvers_essential_fast.py).
 Stages 2 and the validity check compute with the batch as the last dimension (``_batch_last``).
 """
 
@@ -34,9 +34,9 @@ import itertools
 
 import torch
 
-from ..backward import check_mode, dispatch
-from . import _checks
-from .epipolar import epipolar_rows
+from mbp_teach.gradients.backward import check_mode, dispatch
+from mbp_teach.solvers import _checks
+from mbp_teach.solvers.epipolar import epipolar_rows
 
 N_SOLUTIONS = 10
 
@@ -315,13 +315,13 @@ REFINE_STEPS = 5
 
 
 def _residual():
-    from ..residuals import essential_residual
+    from mbp_teach.gradients.residuals import essential_residual
 
     return essential_residual
 
 
 def essential_frame_of(E: torch.Tensor) -> torch.Tensor:
-    from ..residuals import essential_frame
+    from mbp_teach.gradients.residuals import essential_frame
 
     return essential_frame(E)
 
@@ -360,7 +360,7 @@ class Solutions(tuple):
 def refine_roots(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, valid: torch.Tensor,
                  steps: int | None = None) -> torch.Tensor:
     """Polish each valid root E (..., 10, 3, 3) by Newton (Gauss-Newton) steps on the square residual F(E) = 0
-    of ``mbp_teach.residuals.essential_residual`` (5 epipolar equations, |E| = 1, det E = 0, 2 trace equations):
+    of ``mbp_teach.gradients.residuals.essential_residual`` (5 epipolar equations, |E| = 1, det E = 0, 2 trace equations):
 
         e <- e - J^-1 F(e),   J = dF/de (9 x 9) at the current e, held constant (no gradient through J).
 
@@ -368,7 +368,7 @@ def refine_roots(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, valid: tor
     two steps recover. x1, x2: (..., 5, 2). Invalid entries stay zero. With J held constant, the gradient
     of one step with respect to the points is -J^-1 dF/dx: the implicit-function gradient.
     """
-    from ..residuals import essential_frame, essential_jacobian, essential_residual
+    from mbp_teach.gradients.residuals import essential_frame, essential_jacobian, essential_residual
 
     stand_in = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=E.dtype) / 2**0.5
     e = torch.where(valid[..., None, None], E, stand_in).flatten(-2)  # (..., 10, 9)
@@ -505,7 +505,7 @@ def _bearing_rotation(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
 @functools.lru_cache(maxsize=1)
 def _stand_in() -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed generic five-point problem (float64) computed in place of degenerate ones in a batch."""
-    from ..data import two_view
+    from mbp_teach.data import two_view
 
     scene = two_view(5, seed=20240)
     return scene.x1, scene.x2

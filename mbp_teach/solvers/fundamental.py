@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from ..backward import check_mode, dispatch
-from . import _checks
-from .epipolar import epipolar_rows
+from mbp_teach.gradients.backward import check_mode, dispatch
+from mbp_teach.solvers import _checks
+from mbp_teach.solvers.epipolar import epipolar_rows
 
 MIN_POINTS = 8
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import validation as val
-from ._checks import fail_where, supported_dtype
+from mbp_teach import validation as val
+from mbp_teach.solvers._checks import fail_where, supported_dtype
 
 
 def companion_matrix(coeffs) -> torch.Tensor:

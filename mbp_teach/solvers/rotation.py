@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ..backward import check_mode, dispatch
-from . import _checks
+from mbp_teach.gradients.backward import check_mode, dispatch
+from mbp_teach.solvers import _checks
 
 
 def cross_covariance(P: torch.Tensor, Q: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -73,7 +73,7 @@ def kabsch(P, Q, w=None, *, backward: str = "autograd") -> torch.Tensor:
     """Rotation R (..., 3, 3), det R = +1, minimising sum_i w_i ||R p_i - q_i||^2 (about the origin).
 
     P, Q: (..., N, 3), N >= 2; w: (..., N) non-negative, default ones. ``backward`` selects the
-    gradient ("autograd", "ift", "ddn"; see ``mbp_teach.backward``).
+    gradient ("autograd", "ift", "ddn"; see ``mbp_teach.gradients.backward``).
     Raises ValueError for wrong shapes, NaN/inf, negative or all-zero weights, and point sets
     whose weighted cross-covariance has rank < 2 (collinear through the origin, or coincident).
     """

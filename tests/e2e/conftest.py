@@ -11,7 +11,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from lab_server import MARKER, NOTEBOOKS, LabServer
 
 CHROMIUM = Path(os.environ.get("MBP_TEACH_CHROMIUM", "/usr/bin/chromium"))

@@ -12,7 +12,7 @@ says what went wrong and where.
 
 Which control: the first ipywidgets control (a slider, else a dropdown, checkbox or toggle
 buttons) displayed in the same output as an ipympl figure, which is what
-``mbp_teach.panel.Panel`` displays. A notebook with no such pair fails: every lesson has a live
+``mbp_teach.panels.base.Panel`` displays. A notebook with no such pair fails: every lesson has a live
 control, and a control with no figure next to it cannot be checked by what it changes.
 """
 
@@ -270,11 +270,11 @@ def find_control(page, path: Path) -> tuple[int, str]:
     if found["loose"] is not None:
         raise NotebookProblem(
             f"{path.name}: code cell {found['loose']} shows a control but no ipympl figure in the same output, so "
-            "its effect cannot be checked; display the control with its figure (mbp_teach.panel.Panel.widget())")
+            "its effect cannot be checked; display the control with its figure (mbp_teach.panels.base.Panel.widget())")
     hint = (f" (code cell {found['figureOnly']} shows an ipympl figure without controls)"
             if found["figureOnly"] is not None else " and no ipympl figure (is `%matplotlib widget` the first line?)")
     raise NotebookProblem(f"{path.name}: no live control found: no ipywidgets slider, dropdown, checkbox or "
-                          f"toggle buttons in any output{hint}. Every lesson needs one (mbp_teach.panel.Panel).")
+                          f"toggle buttons in any output{hint}. Every lesson needs one (mbp_teach.panels.base.Panel).")
 
 
 def figure_png(page) -> bytes:
@@ -314,7 +314,8 @@ def settle(page, timeout: float, differ_from: tuple[bytes, str] | None = None) -
 def control_value(page) -> str:
     return page.evaluate(
         """() => { const c = document.querySelector("[data-e2e='control']");
-                   if (c.classList.contains('noUi-handle')) return c.getAttribute('aria-valuetext') || c.getAttribute('aria-valuenow');
+                   if (c.classList.contains('noUi-handle'))
+                       return c.getAttribute('aria-valuetext') || c.getAttribute('aria-valuenow');
                    if (c.tagName === 'SELECT') return c.value;
                    if (c.tagName === 'INPUT') return String(c.checked);
                    const on = c.querySelector('.mod-active'); return on ? on.innerText : ''; }""")

@@ -146,7 +146,7 @@ class LabServer:
         return self.tmp / "notebooks"
 
     # -- life cycle ------------------------------------------------------------------
-    def __enter__(self) -> "LabServer":
+    def __enter__(self) -> LabServer:
         self.start()
         return self
 

@@ -1,6 +1,6 @@
 """The browser check itself must be able to fail: small notebooks with one planted fault each.
 
-Each notebook shows a slider next to an ipympl figure, as mbp_teach.panel.Panel does; the
+Each notebook shows a slider next to an ipympl figure, as mbp_teach.panels.base.Panel does; the
 faults are the ones the check exists for: a callback that raises (its traceback goes to
 JupyterLab's log console, not to a cell), a callback that leaves the figure as it was, a notebook
 without a control, and a cell that raises. The fault-free version must pass, so each failure
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from lab_page import NotebookProblem, check_notebook
 from lab_server import LabServer
 

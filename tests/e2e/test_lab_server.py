@@ -12,7 +12,6 @@ import sys
 import time
 
 import pytest
-
 from lab_server import LabError, LabServer, _alive, free_port, not_enabled
 
 PY = sys.executable
@@ -78,7 +77,8 @@ def test_stop_ends_the_server_and_children_in_their_own_sessions(tmp_path):
 def test_extension_listing_is_read_strictly():
     ok = ("JupyterLab v4.6.6\n/x/share/jupyter/labextensions\n"
           "        jupyter-matplotlib v0.12.0 \x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m\n"
-          "        @jupyter-widgets/jupyterlab-manager v5.0.16 \x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m (python, jupyterlab_widgets)\n")
+          "        @jupyter-widgets/jupyterlab-manager v5.0.16 \x1b[32menabled\x1b[0m \x1b[32mOK\x1b[0m"
+          " (python, jupyterlab_widgets)\n")
     assert not_enabled(ok) == []
     disabled = ok.replace("jupyter-matplotlib v0.12.0 \x1b[32menabled", "jupyter-matplotlib v0.12.0 \x1b[31mdisabled")
     assert not_enabled(disabled) == ["jupyter-matplotlib"]

@@ -11,7 +11,6 @@ import io
 import os
 
 import pytest
-
 from lab_page import NotebookProblem, check_notebook
 from lab_server import NOTEBOOKS, REQUIRED_EXTENSIONS, ROOT, missing_extensions
 

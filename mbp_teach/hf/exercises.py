@@ -1,0 +1,313 @@
+"""Checkers for notebooks 06 (Hessian-free) and 07 (implicit L-BFGS preconditioning and sampling).
+
+* ``06.cg``: plain CG from its recurrences, compared with ``hf.cg`` iterate by iterate count;
+* ``06.gnvp``: a Gauss-Newton vector product J^T H_L J v with ``torch.func``, compared with dense
+  J^T H_L J on small nonlinear models whose Hessian differs from G;
+* ``07.two_loop``: the L-BFGS two-loop recursion, compared with the dense BFGS inverse update
+  H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T applied pair by pair from H_0 = gamma I.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.func import grad, jvp, vjp
+
+from mbp_teach.course.exercises import Hint, exercise
+from mbp_teach.hf.conjugate_gradient import cg
+
+F64 = torch.float64
+
+
+def _as_vector(value, n: int, what: str) -> torch.Tensor:
+    got = torch.as_tensor(np.asarray(value, dtype=np.float64) if not torch.is_tensor(value) else value).to(F64)
+    if got.shape != (n,):
+        raise Hint(f"return {what}, a vector of shape ({n},); got shape {tuple(got.shape)}")
+    return got.detach()
+
+
+# ---- 06.cg ------------------------------------------------------------------------------------
+
+
+def _spd(n: int, kappa: float, g: torch.Generator) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=F64))
+    return q @ torch.diag(torch.logspace(0, np.log10(kappa), n, dtype=F64)) @ q.T
+
+
+def _cg_cases():
+    """(description, A, b, iterations): none of them is shown in the notebook."""
+    g = torch.Generator().manual_seed(606)
+    cases = []
+    for n, kappa, iters in ((6, 10.0, 1), (12, 100.0, 3), (20, 1e3, 8), (30, 1e4, 15), (5, 50.0, 5)):
+        cases.append((f"n = {n}, kappa = {kappa:g}, {iters} iteration(s)", _spd(n, kappa, g),
+                      torch.randn(n, generator=g, dtype=F64), iters))
+    return cases
+
+
+def _cg_reference(A, b, iters):
+    x, _ = cg(lambda v: A @ v, b, max_iters=iters, rtol=0.0)
+    return x
+
+
+def _cg_wrong_steepest_descent(matvec, b, iters):
+    x = torch.zeros_like(b)
+    r = b.clone()
+    for _ in range(iters):
+        ar = matvec(r)
+        x = x + float(r @ r) / float(r @ ar) * r
+        r = b - matvec(x)
+    return x
+
+
+def _cg_variant(matvec, b, iters, beta_sign=1.0, alpha_uses_A=True):
+    """CG with one of two slips: the sign of beta, or p^T p in place of p^T A p in alpha."""
+    x, r = torch.zeros_like(b), b.clone()
+    p, rr = r.clone(), float(r @ r)
+    for _ in range(iters):
+        ap = matvec(p)
+        alpha = rr / float(p @ ap if alpha_uses_A else p @ p)
+        x, r = x + alpha * p, r - alpha * ap
+        rr_new = float(r @ r)
+        p = r + beta_sign * rr_new / rr * p
+        rr = rr_new
+    return x
+
+
+def _cg_wrong_beta_sign(matvec, b, iters):
+    return _cg_variant(matvec, b, iters, beta_sign=-1.0)
+
+
+def _cg_wrong_alpha_without_A(matvec, b, iters):
+    return _cg_variant(matvec, b, iters, alpha_uses_A=False)
+
+
+@exercise("06.cg", wrong=[(_cg_wrong_steepest_descent, "steepest descent"), (_cg_wrong_beta_sign, "beta"),
+                          (_cg_wrong_alpha_without_A, "p^T A p")])
+def check_cg(fn) -> str:
+    """fn(matvec, b, iters) -> x_iters of plain CG on A x = b from x_0 = 0 (A SPD, given as v -> A v)."""
+    cases = _cg_cases()
+    for name, A, b, iters in cases:
+        calls = [0]
+
+        def matvec(v, A=A):
+            calls[0] += 1
+            return A @ v
+
+        got = _as_vector(fn(matvec, b.clone(), iters), b.numel(), "x after `iters` CG iterations")
+        want = _cg_reference(A, b, iters)
+        scale = float(want.norm())
+        if float((got - want).norm()) <= 1e-8 * scale:
+            if calls[0] > iters + 1:
+                raise Hint(f"on {name}: right answer, but {calls[0]} products A v for {iters} iterations; "
+                           "CG needs one per iteration (update r = r - alpha A p instead of recomputing b - A x)")
+            continue
+        where = f"on {name}: ||x - x_CG|| / ||x_CG|| = {float((got - want).norm()) / scale:.2g}"
+        close = lambda wrong: float((got - wrong(lambda v: A @ v, b, iters)).norm()) <= 1e-8 * scale
+        if close(_cg_wrong_steepest_descent):
+            raise Hint(f"{where}. That is steepest descent with exact line search: the new direction must be "
+                       "p = r_new + beta p with beta = r_new^T r_new / r^T r, not the residual alone")
+        if close(_cg_wrong_beta_sign):
+            raise Hint(f"{where}. Check the sign: p_new = r_new + beta p, beta = r_new^T r_new / r^T r > 0")
+        if close(_cg_wrong_alpha_without_A):
+            raise Hint(f"{where}. The step length minimises phi along p: alpha = r^T r / p^T A p (p^T A p, not p^T p)")
+        first = _cg_reference(A, b, 1)
+        if iters > 1 and float((got - first).norm()) <= 1e-8 * scale:
+            raise Hint(f"{where}; you return the first iterate: run `iters` iterations")
+        raise Hint(f"{where}. Start from x = 0, r = p = b; each iteration alpha = r^T r / p^T A p, x += alpha p, "
+                   "r -= alpha A p, beta = r_new^T r_new / r^T r, p = r_new + beta p")
+    return f"matches hf.cg on {len(cases)} hidden SPD systems (kappa up to 1e4), one product A v per iteration"
+
+
+# ---- 06.gnvp ----------------------------------------------------------------------------------
+
+
+def _gnvp_cases():
+    """(description, f: theta -> z, loss: z -> scalar, theta, v) on tiny nonlinear models."""
+    g = torch.Generator().manual_seed(6060)
+    cases = []
+
+    x = torch.randn(5, 3, generator=g, dtype=F64)
+    labels = torch.randint(0, 4, (5,), generator=g)
+
+    def tanh_net(theta, x=x):  # 3 -> 4 (tanh) -> 4 logits
+        w1, b1, w2 = theta[:12].view(4, 3), theta[12:16], theta[16:32].view(4, 4)
+        return torch.tanh(x @ w1.T + b1) @ w2.T
+
+    ce = lambda z: torch.nn.functional.cross_entropy(z, labels)
+    cases.append(("a tanh net with softmax cross-entropy (H_L = diag(p) - p p^T)", tanh_net, ce,
+                  torch.randn(32, generator=g, dtype=F64), torch.randn(32, generator=g, dtype=F64)))
+
+    x2 = torch.randn(7, 2, generator=g, dtype=F64)
+    t2 = torch.rand(7, 3, generator=g, dtype=F64)
+
+    def sigmoid_net(theta, x=x2):  # 2 -> 3 (logistic) -> 3 logistic outputs
+        w1, w2 = theta[:6].view(3, 2), theta[6:15].view(3, 3)
+        return torch.sigmoid(torch.sigmoid(x @ w1.T) @ w2.T)
+
+    sse = lambda z: 2.5 * ((z - t2) ** 2).sum()  # H_L = 5 I: the scale must come through
+    cases.append(("a two-layer logistic net with a scaled squared error", sigmoid_net, sse,
+                  torch.randn(15, generator=g, dtype=F64) * 2, torch.randn(15, generator=g, dtype=F64)))
+
+    def product_model(theta):  # z = (a b, a^2 - b, sin(a) c): curved in theta
+        a, b, c = theta
+        return torch.stack([a * b, a**2 - b, torch.sin(a) * c])
+
+    w = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 3.0]], dtype=F64)
+    quad = lambda z: 0.5 * z @ w @ z + z.sum()  # H_L = w, not diagonal; linear term makes Hessian != G
+    cases.append(("a three-parameter polynomial model with a non-diagonal quadratic loss", product_model, quad,
+                  torch.tensor([0.7, -1.2, 0.4], dtype=F64), torch.tensor([1.0, 2.0, -0.5], dtype=F64)))
+    return cases
+
+
+def _gn_dense(f, loss, theta):
+    J = torch.autograd.functional.jacobian(lambda th: f(th).reshape(-1), theta)
+    z = f(theta).detach()
+    H_L = torch.autograd.functional.hessian(lambda zz: loss(zz.view(z.shape)), z.reshape(-1))
+    return J, H_L
+
+
+def _gnvp_wrong_hessian(f, loss, theta, v):
+    return jvp(grad(lambda th: loss(f(th))), (theta,), (v,))[1]
+
+
+def _gnvp_wrong_no_HL(f, loss, theta, v):
+    _, jv = jvp(f, (theta,), (v,))
+    _, pullback = vjp(f, theta)
+    return pullback(jv)[0]
+
+
+def _gnvp_wrong_gradient_outer(f, loss, theta, v):
+    # J^T (grad_z L)(grad_z L)^T J v: the "empirical Fisher" of the whole batch, a rank-one matrix
+    z, pullback = vjp(f, theta)
+    gz = grad(loss)(z)
+    _, jv = jvp(f, (theta,), (v,))
+    return pullback(gz * float((gz * jv).sum()))[0]
+
+
+@exercise("06.gnvp", wrong=[(_gnvp_wrong_hessian, "Hessian"), (_gnvp_wrong_no_HL, "H_L"),
+                            (_gnvp_wrong_gradient_outer, "gradient")])
+def check_gnvp(fn) -> str:
+    """fn(f, loss, theta, v) -> G v = J^T H_L J v with J = df/dtheta, H_L = d^2 loss / dz^2 at z = f(theta)."""
+    cases = _gnvp_cases()
+    for name, f, loss, theta, v in cases:
+        got = _as_vector(fn(f, loss, theta.clone(), v.clone()), theta.numel(), "G v")
+        J, H_L = _gn_dense(f, loss, theta)
+        want = J.T @ H_L @ J @ v
+        scale = float(want.norm())
+        if float((got - want).norm()) <= 1e-9 * scale:
+            continue
+        where = f"on {name}: ||got - G v|| / ||G v|| = {float((got - want).norm()) / scale:.2g}"
+        close = lambda wrong: float((got - wrong(f, loss, theta, v)).norm()) <= 1e-9 * scale
+        if close(_gnvp_wrong_hessian):
+            raise Hint(f"{where}. That is the exact Hessian product H v: it also contains the network's own curvature "
+                       "sum_k (dL/dz_k) d^2 z_k / dtheta^2, which Gauss-Newton drops. Push v through J (jvp), "
+                       "multiply by H_L on the outputs, pull back with J^T (vjp)")
+        if close(_gnvp_wrong_no_HL):
+            raise Hint(f"{where}. You return J^T J v: the loss's curvature H_L on the outputs is missing "
+                       "(it is the identity only for 1/2 ||z - t||^2 without averaging). Apply H_L to J v, e.g. as a "
+                       "jvp of grad(loss) at z")
+        if close(_gnvp_wrong_gradient_outer):
+            raise Hint(f"{where}. You used the outer product of the loss gradient (grad_z L)(grad_z L)^T in place of "
+                       "H_L = d^2 L / dz^2: that is a rank-one 'Fisher' of one batch, not the Gauss-Newton matrix")
+        raise Hint(f"{where}. G v = J^T (H_L (J v)): J v by jvp(f, (theta,), (v,)), H_L u by "
+                   "jvp(grad(loss), (z,), (u,)), J^T w by the pullback of vjp(f, theta)")
+    return (f"matches dense J^T H_L J v on {len(cases)} hidden models (cross-entropy, scaled squared error, "
+            "a non-diagonal H_L), where the Hessian differs from G")
+
+
+# ---- 07.two_loop ------------------------------------------------------------------------------
+
+
+def _pair_cases():
+    """(description, pairs oldest first, r): pairs with s^T y > 0 from SPD matrices or a drifting sequence."""
+    g = torch.Generator().manual_seed(707)
+    cases = []
+    for n, m, kappa in ((6, 1, 10.0), (10, 3, 100.0), (15, 7, 1e3)):
+        A = _spd(n, kappa, g)
+        pairs = []
+        for _ in range(m):
+            s = torch.randn(n, generator=g, dtype=F64)
+            pairs.append((s, A @ s))
+        cases.append((f"{m} pair(s) from one SPD matrix, n = {n}", pairs, torch.randn(n, generator=g, dtype=F64)))
+    n = 8
+    pairs = []
+    for k in range(5):  # pairs from a slowly changing matrix, as from consecutive HF solves
+        A = _spd(n, 50.0 * (k + 1), g) + 0.1 * torch.eye(n, dtype=F64)
+        s = torch.randn(n, generator=g, dtype=F64) * (k + 1)
+        pairs.append((s, A @ s))
+    cases.append(("5 pairs from five different SPD matrices, s of growing length", pairs,
+                  torch.randn(n, generator=g, dtype=F64)))
+    return cases
+
+
+def _bfgs_dense(pairs, gamma):
+    n = pairs[0][0].numel()
+    H, eye = gamma * torch.eye(n, dtype=F64), torch.eye(n, dtype=F64)
+    for s, y in pairs:
+        rho = 1.0 / float(s @ y)
+        H = (eye - rho * torch.outer(s, y)) @ H @ (eye - rho * torch.outer(y, s)) + rho * torch.outer(s, s)
+    return H
+
+
+def _two_loop(pairs, r, gamma, newest_first=True):
+    q, alphas = r.clone(), []
+    first = list(reversed(pairs)) if newest_first else list(pairs)
+    for s, y in first:
+        a = float(s @ q) / float(s @ y)
+        q = q - a * y
+        alphas.append(a)
+    q = gamma * q
+    for (s, y), a in zip(reversed(first), reversed(alphas)):
+        b = float(y @ q) / float(s @ y)
+        q = q + (a - b) * s
+    return q
+
+
+def _newest_gamma(pairs):
+    s, y = pairs[-1]
+    return float(s @ y) / float(y @ y)
+
+
+def _two_loop_wrong_no_scaling(pairs, r):
+    return _two_loop(pairs, r, 1.0)
+
+
+def _two_loop_wrong_order(pairs, r):
+    return _two_loop(pairs, r, _newest_gamma(pairs), newest_first=False)
+
+
+def _two_loop_wrong_gamma_inverted(pairs, r):
+    return _two_loop(pairs, r, 1.0 / _newest_gamma(pairs))
+
+
+@exercise("07.two_loop", wrong=[(_two_loop_wrong_no_scaling, "H_0"), (_two_loop_wrong_order, "newest"),
+                                (_two_loop_wrong_gamma_inverted, "upside down")])
+def check_two_loop(fn) -> str:
+    """fn(pairs, r) -> H r, H the L-BFGS inverse-curvature estimate from ``pairs`` [(s, y), ...] (oldest first),
+    H_0 = gamma I with gamma = s^T y / y^T y of the newest pair."""
+    cases = _pair_cases()
+    for name, pairs, r in cases:
+        got = _as_vector(fn([(s.clone(), y.clone()) for s, y in pairs], r.clone()), r.numel(), "H r")
+        gamma = _newest_gamma(pairs)
+        want = _bfgs_dense(pairs, gamma) @ r
+        scale = float(want.norm())
+        if float((got - want).norm()) <= 1e-9 * scale:
+            continue
+        where = f"with {name}: ||got - H r|| / ||H r|| = {float((got - want).norm()) / scale:.2g}"
+        close = lambda wrong: float((got - wrong(pairs, r)).norm()) <= 1e-9 * scale
+        if len(pairs) > 1 and close(_two_loop_wrong_order):
+            raise Hint(f"{where}. The loops run in opposite orders: the first from the newest pair back to the oldest, "
+                       "the second from the oldest to the newest (each peels off, then re-applies, one BFGS update)")
+        if close(_two_loop_wrong_no_scaling):
+            raise Hint(f"{where}. Between the loops multiply by H_0 = gamma I, gamma = s^T y / y^T y of the newest pair: "
+                       "with H_0 = I the preconditioner has the wrong scale along every direction no pair has seen")
+        if close(_two_loop_wrong_gamma_inverted):
+            raise Hint(f"{where}. gamma is upside down: H approximates the INVERSE curvature, so gamma = s^T y / y^T y "
+                       "(a typical 1 / eigenvalue), not y^T y / s^T y")
+        if float(got @ r) <= 0:
+            raise Hint(f"{where}, and r^T (your H r) = {float(got @ r):.3g} <= 0: a preconditioner must be positive "
+                       "definite. Check the signs: q -= alpha_i y_i in the first loop, q += (alpha_i - beta_i) s_i in the second")
+        raise Hint(f"{where}. First loop (newest to oldest): alpha_i = rho_i s_i^T q, q -= alpha_i y_i; q *= gamma; "
+                   "second loop (oldest to newest): beta_i = rho_i y_i^T q, q += (alpha_i - beta_i) s_i; rho_i = 1 / s_i^T y_i")
+    return (f"matches the dense BFGS inverse update on {len(cases)} hidden pair sets (1 to 7 pairs, pairs from "
+            "changing matrices)")

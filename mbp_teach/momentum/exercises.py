@@ -1,0 +1,78 @@
+"""Checkers for notebooks 04 (heavy ball on quadratics) and 05 (adaptive momentum)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mbp_teach.course.exercises import Hint, exercise
+from mbp_teach.momentum import heavy_ball as mom
+
+# (alpha, beta, lam) cases the notebook does not show: real roots, complex roots, critical
+# damping, one-step convergence, divergence on either side.
+_RATE_CASES = [(0.5, 0.0, 1.0), (1.0, 0.0, 1.0), (0.3, 0.05, 1.0), (1.0, 0.6, 1.0), (1.9, 0.01, 1.0),
+               (2.5, 0.1, 1.0), (0.25, 0.25, 1.0), (4.0, 0.9, 0.5), (0.1, 0.99, 0.02), (3.0, 0.0, 1.0)]
+
+
+def _rate_wrong_abs_of_sum(alpha, beta, lam):
+    disc = (1 + beta - alpha * lam) ** 2 - 4 * beta
+    return abs((1 + beta - alpha * lam) / 2) + np.sqrt(max(disc, 0.0)) / 2
+
+
+def _rate_wrong_gd_only(alpha, beta, lam):
+    return abs(1 - alpha * lam)
+
+
+@exercise("04.rate", wrong=[(_rate_wrong_gd_only, "momentum"), (_rate_wrong_abs_of_sum, "complex")])
+def check_rate(fn) -> str:
+    """fn(alpha, beta, lam) -> spectral radius of R = [[beta, lam], [-alpha beta, 1 - alpha lam]]."""
+    for alpha, beta, lam in _RATE_CASES:
+        got = float(fn(alpha, beta, lam))
+        want = float(mom.rate(alpha, beta, lam))
+        if np.isclose(got, want, rtol=1e-8, atol=1e-10):
+            continue
+        disc = (1 + beta - alpha * lam) ** 2 - 4 * beta
+        where = f"at alpha={alpha}, beta={beta}, lam={lam}: expected {want:.6f}, got {got:.6f}"
+        if beta > 0 and np.isclose(got, abs(1 - alpha * lam)):
+            raise Hint(f"{where}. That is gradient descent's factor |1 - alpha lam|: the momentum term is missing")
+        if disc < 0:
+            raise Hint(f"{where}. Here the roots of mu^2 - (1 + beta - alpha lam) mu + beta are complex, so "
+                       "their modulus is sqrt(beta) (det R = beta): use complex arithmetic or that identity")
+        raise Hint(f"{where}. The rate is the LARGER modulus of the two roots of "
+                   "mu^2 - (1 + beta - alpha lam) mu + beta = 0")
+    return f"matches rate() on {len(_RATE_CASES)} hidden cases, real and complex roots, convergent and not"
+
+
+def _step_wrong_inverted(w, g, dw, eta, tau):
+    ng, nd = np.linalg.norm(g), np.linalg.norm(dw)
+    tau_k = tau * nd / ng if ng > 0 else 0.0
+    return -eta * g + tau_k * dw
+
+
+def _step_wrong_no_zero_guard(w, g, dw, eta, tau):
+    return -eta * g + tau * np.linalg.norm(g) / np.linalg.norm(dw) * dw
+
+
+@exercise("05.adaptive_step", wrong=[(_step_wrong_inverted, "||g_k|| / ||dw_k||"), (_step_wrong_no_zero_guard, "dw_k = 0")])
+def check_adaptive_step(fn) -> str:
+    """fn(w, g, dw, eta, tau) -> dw_{k+1} = -eta g + tau_k dw with tau_k = tau ||g|| / ||dw|| (0 if dw = 0)."""
+    rng = np.random.default_rng(2006)
+    cases = [(rng.normal(size=5), rng.normal(size=5), rng.normal(size=5) * s, 0.1, t)
+             for s, t in ((1.0, 0.1), (1e-3, 0.5), (10.0, 0.3))]
+    cases.append((rng.normal(size=5), rng.normal(size=5), np.zeros(5), 0.1, 0.2))
+    for w, g, dw, eta, tau in cases:
+        with np.errstate(all="ignore"):
+            got = np.asarray(fn(w.copy(), g.copy(), dw.copy(), eta, tau), dtype=float)
+        nd = np.linalg.norm(dw)
+        want = -eta * g + (tau * np.linalg.norm(g) / nd * dw if nd > 0 else 0.0)
+        if got.shape != want.shape:
+            raise Hint(f"return dw_(k+1), a vector of shape {want.shape}; got shape {got.shape}")
+        if np.allclose(got, want, rtol=1e-10, atol=1e-12):
+            continue
+        if nd == 0:
+            raise Hint("with dw_k = 0 (the first step) tau_k is defined as 0; your step is "
+                       f"{np.round(got, 4).tolist()} (a division by ||dw_k|| = 0?)")
+        if np.isclose(np.linalg.norm(got + eta * g), tau * nd * nd / np.linalg.norm(g)):
+            raise Hint("tau_k = tau ||g_k|| / ||dw_k||: you have the ratio upside down")
+        raise Hint(f"expected {np.round(want, 4).tolist()}, got {np.round(got, 4).tolist()}: the step is "
+                   "-eta g_k + tau_k dw_k, and the momentum term tau_k dw_k must have length tau ||g_k||")
+    return "matches the rule on 4 hidden cases, including the first step (dw_0 = 0)"

@@ -1,0 +1,118 @@
+"""Why skip connections help: gradient size per layer and gradient smoothness against depth.
+
+A deep tanh network f: R -> R on a grid of inputs x_1 < ... < x_m. Two measurements:
+
+- per-layer gradient norm ||dE/dtheta_j|| (theta_j: the weights and bias computing node j) of
+  E = 1/2 mean_i (f(x_i) - y_i)^2: how evenly the training signal reaches every layer;
+- smoothness: the correlation over i of f'(x_i) and f'(x_{i+1}), the input-gradients at
+  neighbouring inputs. Near 1 the gradient is a smooth function of x; near 0 it is "shattered",
+  white noise (Balduzzi et al. 2017), and a gradient step learnt at x says nothing about x + dx.
+
+Plain: h_j = tanh(W_j h_{j-1} + b_j). Residual: h_j = s tanh(W_j h_{j-1} + b_j) + h_{j-1}, with
+branch scale s (s = 1/sqrt(depth) keeps the sum of the depth branches of bounded size).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from mbp_teach.momentum.dagnet import DAGNet, chain_edges
+from mbp_teach.plotting import new_figure
+
+# weight_std 2, bias_std 0.5: a tanh network in its chaotic regime, where depth hurts a plain net.
+WEIGHT_STD = 2.0
+BIAS_STD = 0.5
+
+VARIANTS: dict[str, dict] = {
+    "plain": dict(residual=False),
+    "residual, branch × 1": dict(residual=True, branch_scale=1.0),
+    "residual, branch × 1/√depth": dict(residual=True, branch_scale="sqrt"),
+}
+
+
+def deep_tanh_net(depth: int, width: int = 64, residual: bool = False, branch_scale: float | str = 1.0,
+                  weight_std: float = WEIGHT_STD, bias_std: float = BIAS_STD, seed: int = 0) -> DAGNet:
+    """1 -> width x depth -> 1 tanh net; residual adds identity skips between hidden layers."""
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth: expected a positive integer, got {depth!r}")
+    n = depth + 2
+    identity = {i: [i + 1] for i in range(1, depth)} if residual else None
+    scale = 1.0 / math.sqrt(depth) if branch_scale == "sqrt" else branch_scale
+    return DAGNet([1] + [width] * depth + [1], chain_edges(n), identity=identity, weight_std=weight_std,
+                  bias_std=bias_std, branch_scale=scale, generator=torch.Generator().manual_seed(seed))
+
+
+def input_grid(m: int = 256, low: float = -2.0, high: float = 2.0) -> torch.Tensor:
+    if m < 3:
+        raise ValueError(f"m: need at least 3 points to correlate neighbours, got {m}")
+    return torch.linspace(low, high, m, dtype=torch.float64)[:, None]
+
+
+def input_gradients(net: DAGNet, x: torch.Tensor) -> np.ndarray:
+    """f'(x_i) for every input (the network is scalar in, scalar out)."""
+    x = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(net(x).sum(), x)
+    return g[:, 0].numpy()
+
+
+def neighbour_correlation(g) -> float:
+    """Pearson correlation of (g_i, g_{i+1}) over i: 1 smooth, about 0 shattered."""
+    g = np.asarray(g, dtype=np.float64)
+    if g.ndim != 1 or g.size < 3:
+        raise ValueError(f"g: need a 1-D sequence of at least 3 gradients, got shape {g.shape}")
+    a, b = g[:-1] - g[:-1].mean(), g[1:] - g[1:].mean()
+    den = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    if den == 0.0:
+        raise ValueError("g: constant gradient, correlation undefined")
+    return float((a * b).sum() / den)
+
+
+def layer_gradient_norms(net: DAGNet, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """||dE/dtheta_j|| for the hidden layers j = 1..depth, E = 1/2 mean (f(x) - y)^2."""
+    net.zero_grad()
+    err = 0.5 * ((net(x) - y) ** 2).mean()
+    err.backward()
+    hidden = range(1, len(net.sizes) - 1)
+    return np.array([math.sqrt(sum(float((p.grad**2).sum()) for p in net.node_parameters(j))) for j in hidden])
+
+
+def depth_sweep(depths, seeds, width: int = 64, m: int = 256, variants: dict | None = None, progress=None
+                ) -> dict[str, np.ndarray]:
+    """Neighbour correlation of input-gradients for each variant: {name: array (len(seeds), len(depths))}."""
+    variants = VARIANTS if variants is None else variants
+    x = input_grid(m)
+    out = {name: np.zeros((len(seeds), len(depths))) for name in variants}
+    jobs = [(name, s, d) for name in variants for s in range(len(seeds)) for d in range(len(depths))]
+    for name, s, d in progress(jobs) if progress else jobs:
+        net = deep_tanh_net(int(depths[d]), width, seed=int(seeds[s]), **variants[name])
+        out[name][s, d] = neighbour_correlation(input_gradients(net, x))
+    return out
+
+
+def depth_figure(depths, corr: dict[str, np.ndarray], grads: dict[str, np.ndarray], norms: dict[str, np.ndarray],
+                 x: np.ndarray):
+    """Three panels: correlation against depth; f'(x) of the deepest nets; per-layer gradient norms."""
+    fig, axes = new_figure(1, 3, figsize=(14.0, 3.9))
+    for k, name in enumerate(corr):
+        c = corr[name]
+        axes[0].plot(depths, np.median(c, axis=0), "-o", ms=4, color=f"C{k}", label=name)
+        axes[0].fill_between(depths, c.min(axis=0), c.max(axis=0), color=f"C{k}", alpha=0.15)
+        g = grads[name]
+        axes[1].plot(x, g / np.abs(g).max(), color=f"C{k}", lw=1, label=name)
+        axes[2].semilogy(np.arange(1, len(norms[name]) + 1), norms[name], "-o", ms=3, color=f"C{k}", label=name)
+    axes[0].set_xlabel("depth (hidden layers)")
+    axes[0].set_ylabel("corr(f'(x_i), f'(x_i+1))")
+    axes[0].set_title("gradient smoothness (median, band: min–max over seeds)", fontsize=9)
+    axes[0].axhline(0.0, color="0.6", lw=0.8)
+    axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("input x")
+    axes[1].set_ylabel("f'(x) / max |f'|  (normalised)")
+    axes[1].set_title(f"input-gradient of a depth-{max(depths)} net", fontsize=9)
+    axes[2].set_xlabel("layer j (1 = next to the input)")
+    axes[2].set_ylabel("||dE/dθ_j||  (log scale)")
+    axes[2].set_title(f"per-layer gradient norm, depth {max(depths)}", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,127 @@
+"""Momentum panels headless: every slider extreme redraws finite data; divergence is a message."""
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mbp_teach.momentum import heavy_ball as mom  # noqa: E402
+from mbp_teach.momentum.panels import MomentumLab  # noqa: E402
+from mbp_teach.momentum.tau_panel import TauPanel  # noqa: E402
+
+
+def finite_lines(fig):
+    for ax in fig.axes:
+        for line in ax.lines:
+            x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+            if line.get_gid() == "nan-breaks":  # several curves in one line: a NaN point separates them
+                x, y = x[~(np.isnan(x) & np.isnan(y))], y[~(np.isnan(x) & np.isnan(y))]
+            assert np.isfinite(x).all() and np.isfinite(y).all(), f"non-finite data in {line}"
+
+
+@pytest.fixture(scope="module", params=[2, 20])
+def lab(request):
+    return MomentumLab(n=request.param, steps=60)
+
+
+def test_extreme_sliders_never_raise(lab):
+    c = lab.controls
+    for a, b, k in itertools.product((c["alpha"].min, c["alpha"].max), (c["beta"].min, c["beta"].max),
+                                     (c["kappa"].value * 0 + 1.0, 10 ** c["kappa"].max)):
+        assert lab.update(alpha=a, beta=b, kappa=k)
+        finite_lines(lab.fig)
+        lab.fig.canvas.draw()
+        diverges = mom.worst_rate(a, b, mom.spectrum(k, lab.n)) >= 1
+        assert ("diverges" in lab.message.value) == diverges
+        assert ("DIVERGES" in lab.alarm.get_text()) == diverges
+
+
+def test_buttons_set_the_optimal_parameters(lab):
+    lab.update(kappa=100.0)
+    lab.buttons[1].click()
+    alpha, beta, r = mom.optimal_momentum(0.01, 1.0)
+    # the sliders show the grid point (step 0.001) nearest the optimum, as the browser does
+    assert lab.controls["alpha"].value == pytest.approx(alpha, abs=5e-4)
+    assert lab.controls["beta"].value == pytest.approx(beta, abs=5e-4)
+    lab.buttons[0].click()
+    alpha, beta, r = mom.optimal_gd(0.01, 1.0)
+    assert lab.controls["alpha"].value == pytest.approx(alpha, abs=5e-4) and lab.controls["beta"].value == 0.0
+
+
+def test_loss_curve_follows_the_predicted_rate():
+    lab = MomentumLab(n=2, steps=150)
+    lab.update(kappa=30.0)
+    lab.use_optimal_gd()
+    _, rel, kept = lab.simulate(**lab.values())
+    k = np.arange(kept)
+    slope = np.polyfit(k[20:], np.log(rel[20:kept]), 1)[0]
+    rho = mom.worst_rate(lab.controls["alpha"].value, 0.0, lab.lams(lab.controls["kappa"].value))
+    assert np.exp(slope / 2) == pytest.approx(rho, rel=1e-3)
+    x, y = lab.marks.get_data()
+    assert np.allclose(x, lab.controls["alpha"].value * lab.lams(lab.controls["kappa"].value)) and np.allclose(y, 0.0)
+
+
+def test_sliders_fire_update_through_the_widget():
+    lab = MomentumLab(n=2, steps=40)
+    lab.widget()
+    lab.controls["beta"].value = 0.3
+    assert np.allclose(lab.marks.get_data()[1], 0.3)
+
+
+def test_tau_panel_extremes_and_messages():
+    p = TauPanel(steps=40)
+    assert p.update(tau=0.0) and "decreases at every one" in p.message.value
+    assert len(p.found) == 0
+    assert p.update(tau=p.controls["tau"].max)
+    assert len(p.found) > 0 and ("first increase" in p.message.value or "blew up" in p.message.value)
+    finite_lines(p.fig)
+    p.fig.canvas.draw()
+    # the dashed line is the momentum length, tau * ||g|| after the first step
+    g, m = p.gn.get_data()[1], p.mn.get_data()[1]
+    assert np.allclose(m[1:], p.controls["tau"].value * g[1:], rtol=1e-9)
+
+
+def test_tau_moves_are_lookups_of_the_same_runs_a_move_would_train():
+    p = TauPanel(steps=20)
+    assert len(p._runs) == 61  # every slider position
+    p.update(tau=0.37)
+    fresh = p.train(0.37)
+    assert p.run is p._runs[0.37]
+    assert np.array_equal(p.run.error, fresh.error) and np.array_equal(p.run.grad_norm, fresh.grad_norm)
+    p.update(tau=0.371)  # off the grid (code, not the slider): snapped to 0.37 like a browser would show it
+    assert p.controls["tau"].value == 0.37
+
+
+def test_bench_registry_lists_these_panels():
+    from mbp_teach.bench import widgets
+
+    names = [c[0] for c in widgets.cases()]
+    assert any("momentum lab" in n for n in names) and any("τ" in n for n in names)
+    rows = widgets.measure(*widgets.cases("2-D")[0][:2], {"beta": [0.1, 0.2]}, repeats=1)
+    assert rows[0].control == "beta" and len(rows[0].times_ms) == 2 and rows[0].median > 0
+
+
+def test_lab_box_has_the_buttons_and_a_still_picture():
+    lab = MomentumLab()
+    box = lab.widget()
+    assert box.children[0].children == tuple(lab.buttons)
+    assert "image/png" in box._repr_mimebundle_()
+
+
+def test_lab_trajectory_is_heavy_ball_bit_for_bit():
+    import torch
+
+    from mbp_teach.momentum import heavy_ball as mom
+
+    for n, (alpha, beta, kappa) in [(2, (3.306, 0.669, 100.0)), (50, (1.0, 0.6, 100.0)), (2, (4.0, 0.0, 1e4))]:
+        lab = MomentumLab(n=n, steps=60)
+        traj, rel, kept = lab.simulate(alpha, beta, kappa)
+        lam = torch.from_numpy(lab.lams(kappa))
+        ref = mom.heavy_ball(lambda w: lam * w, torch.ones(n, dtype=torch.float64), alpha, beta, 60)
+        assert np.array_equal(traj, ref.numpy())
+        loss = mom.quadratic_loss(ref, lam.numpy()).numpy()
+        assert np.allclose(rel[:kept], (loss / loss[0])[:kept], rtol=1e-14, atol=0)
