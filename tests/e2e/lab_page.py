@@ -55,6 +55,8 @@ class Result:
     value_before: str = ""
     value_after: str = ""
     changed_pixels: int = 0
+    ink_before: int = 0
+    ink_after: int = 0
     text_changed: bool = False
     total_pixels: int = 0
     redraw_seconds: float = 0.0
@@ -391,6 +393,12 @@ def check_notebook(page, url: str, path: Path, *, run_timeout: float, redraw_tim
     result.before_png, result.after_png = before[0], after[0]
     result.changed_pixels, result.total_pixels = pixel_change(before[0], after[0])
     result.text_changed = after[1] != before[1]
+    result.ink_before, result.ink_after = ink(before[0]), ink(after[0])
+    if not keeps_the_picture(result.ink_before, result.ink_after):
+        raise NotebookProblem(
+            f"{path.name}: after {where} went from {result.value_before} to {result.value_after} the figure "
+            f"kept {result.ink_after} of its {result.ink_before} drawn pixels: the axes, labels and unchanged "
+            "artists are gone (a blitted frame drawn on an empty background?)")
     if result.changed_pixels == 0 and not result.text_changed:
         raise NotebookProblem(
             f"{path.name}: nothing shown changed within {redraw_timeout:.0f} s after {where} went from "
@@ -413,3 +421,22 @@ def pixel_change(before: bytes, after: bytes) -> tuple[int, int]:
         return total, total
     diff = ImageChops.difference(a, b).convert("L").point(lambda v: 255 if v else 0)
     return int(diff.histogram()[255]), total
+
+
+#: A move changes a few artists; the axes, ticks, labels and unchanged artists stay. A frame that keeps
+#: less than this share of the drawn pixels has lost its background (what a blit onto an empty canvas shows).
+KEEP = 0.4
+
+
+def ink(png: bytes, paper: int = 200) -> int:
+    """How many pixels of a screenshot are drawn: darker than ``paper`` in some channel (the figure is white)."""
+    from PIL import Image, ImageChops
+
+    red, green, blue = Image.open(io.BytesIO(png)).convert("RGB").split()
+    darkest = ImageChops.darker(ImageChops.darker(red, green), blue)
+    return int(darkest.point(lambda v: 255 if v < paper else 0).histogram()[255])
+
+
+def keeps_the_picture(before: int, after: int) -> bool:
+    """The figure after a move still shows most of what it showed before (see ``KEEP``)."""
+    return before == 0 or after >= KEEP * before

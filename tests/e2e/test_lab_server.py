@@ -83,3 +83,35 @@ def test_extension_listing_is_read_strictly():
     disabled = ok.replace("jupyter-matplotlib v0.12.0 \x1b[32menabled", "jupyter-matplotlib v0.12.0 \x1b[31mdisabled")
     assert not_enabled(disabled) == ["jupyter-matplotlib"]
     assert not_enabled("JupyterLab v4.6.6\n") == ["jupyter-matplotlib", "@jupyter-widgets/jupyterlab-manager"]
+
+
+def test_a_frame_that_lost_its_background_is_caught():
+    """make e2e fails when a move leaves only the moved artists (a blit onto an empty canvas)."""
+    import io
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    from lab_page import ink, keeps_the_picture
+
+    from mbp_teach.plotting import new_figure
+
+    def png(fig) -> bytes:
+        out = io.BytesIO()
+        fig.savefig(out, format="png", dpi=72)
+        return out.getvalue()
+
+    fig, ax = new_figure(figsize=(4, 3))
+    ax.contour(*np.mgrid[-2:2:40j, -2:2:40j], np.random.default_rng(0).random((40, 40)))
+    ax.set_xlabel("x (units)")
+    ax.set_title("a figure")
+    (line,) = ax.plot([-1, 1], [-1, 1], lw=2)
+    full = png(fig)
+    line.set_data([-1, 1], [1, -1])  # the move
+    moved = png(fig)
+    for artist in [*ax.collections, ax.title, ax.xaxis, ax.yaxis, *ax.spines.values()]:
+        artist.set_visible(False)  # what the browser showed: the moved line on an empty canvas
+    lost = png(fig)
+    assert keeps_the_picture(ink(full), ink(moved))
+    assert not keeps_the_picture(ink(full), ink(lost))

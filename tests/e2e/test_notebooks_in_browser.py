@@ -50,7 +50,8 @@ def test_notebook_runs_and_its_control_redraws(page, lab, path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     save_small_png(result.before_png, SHOTS / f"{path.stem}_before.png")
     save_small_png(result.after_png, SHOTS / f"{path.stem}_after.png")
-    seen = (f"{result.changed_pixels} of {result.total_pixels} figure pixels changed" if result.changed_pixels
+    seen = (f"{result.changed_pixels} of {result.total_pixels} figure pixels changed, {result.ink_after} of "
+            f"{result.ink_before} drawn pixels still drawn" if result.changed_pixels
             else "the figure did not change, the panel's text did")
     print(f"{path.name}: ran all cells in {result.run_seconds:.1f} s; {result.control} in code cell "
           f"{result.control_cell}: {result.value_before} -> {result.value_after}; {seen}, settled in "
