@@ -18,7 +18,7 @@ import statistics
 
 import torch
 
-from mbp_teach.hf.compare import VARIANTS, problem, run_hf
+from mbp_teach.hf.compare import VARIANTS, curves_autoencoder_objective, run_hf
 from mbp_teach.hf.plots import loss_curves
 
 TARGET = 0.5
@@ -44,8 +44,8 @@ def measure(args) -> tuple[dict, list]:
     for rep in range(args.repeats):
         order = names[rep % len(names):] + names[: rep % len(names)]  # rotate who runs first
         for name in order:
-            run = run_hf(name, problem(args.n_train, args.seed), args.target, args.max_iters, max_cg=args.max_cg,
-                         seed=args.seed, **VARIANTS[name])
+            objective = curves_autoencoder_objective(args.n_train, args.seed)
+            run = run_hf(name, objective, args.target, args.max_iters, max_cg=args.max_cg, seed=args.seed, **VARIANTS[name])
             first.setdefault(name, run)
             hits[name].append(run.to_target(args.target))
     rows = {}

@@ -9,10 +9,12 @@ Used by notebooks 06 and 07 and by ``python -m mbp_teach.bench hf``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
 from mbp_teach.hf.curvature import ModuleObjective, sum_squared_error
 from mbp_teach.hf.curves import autoencoder, curve_images
@@ -52,8 +54,9 @@ class Run:
         return out
 
 
-def problem(n_train: int = 300, seed: int = 0) -> ModuleObjective:
-    """The autoencoder objective on ``n_train`` curve images (fresh network for every call)."""
+def curves_autoencoder_objective(n_train: int = 300, seed: int = 0) -> ModuleObjective:
+    """F(theta) = 1/2 ||f(theta, x) - x||^2 averaged over ``n_train`` CURVES-like images x (n_train, 100):
+    the deep autoencoder f of ``curves.autoencoder`` reconstructing its input. A fresh network for every call."""
     x = curve_images(n_train, seed=seed)
     return ModuleObjective(autoencoder(seed=seed), sum_squared_error, x, x)
 
@@ -88,29 +91,23 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
     n = objective.n
     run = Run(name)
     passes, wall = 0.0, 0.0
-    if kind == "lbfgs":
-        opt = torch.optim.LBFGS(model.parameters(), lr=lr, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
-    elif kind == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    elif kind == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-    else:
-        raise ValueError(f"kind: expected 'sgd', 'adam' or 'lbfgs', got {kind!r}")
+    opt = _first_order_optimizer(kind, model.parameters(), lr)
     x, t = objective.inputs, objective.targets
+    calls = 0  # loss-and-gradient evaluations of L-BFGS so far: one full pass each
+
+    def closure() -> float:
+        nonlocal calls
+        calls += 1
+        opt.zero_grad()
+        value = objective.loss_fn(model(x), t)
+        value.backward()
+        return float(value.detach())
+
     for _ in range(epochs):
         start = time.perf_counter()
         if kind == "lbfgs":
-            calls = [0]
-
-            def closure():
-                calls[0] += 1
-                opt.zero_grad()
-                value = objective.loss_fn(model(x), t)
-                value.backward()
-                return value
-
             opt.step(closure)
-            passes += calls[0]
+            passes = float(calls)
         else:
             for idx in torch.randperm(n, generator=g).split(batch):
                 opt.zero_grad()
@@ -124,3 +121,14 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
         if target is not None and run.loss[-1] <= target:
             break
     return run
+
+
+def _first_order_optimizer(kind: str, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """'sgd': SGD with momentum 0.9; 'adam': Adam; 'lbfgs': torch's L-BFGS (20 iterations a step, strong Wolfe)."""
+    if kind == "lbfgs":
+        return torch.optim.LBFGS(params, lr=lr, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError(f"kind: expected 'sgd', 'adam' or 'lbfgs', got {kind!r}")

@@ -34,7 +34,8 @@ MARTENS_EPS = 5e-4
 
 def backtrack_grid(max_iters: int, start: float = 5.0, factor: float = 1.3) -> list[int]:
     """Iterations at which Martens keeps CG iterates: ceil(5 * 1.3^j), j = 0, 1, ... (up to max_iters)."""
-    grid, j = [], 0
+    grid: list[int] = []
+    j = 0
     while True:
         i = math.ceil(start * factor**j)
         if i > max_iters:

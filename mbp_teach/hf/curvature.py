@@ -76,7 +76,7 @@ class ModuleObjective:
         return sum(self.sizes)
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(self.sizes), self.shapes)}
+        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(self.sizes), self.shapes, strict=True)}
 
     def flatten(self, tensors) -> torch.Tensor:
         return torch.cat([t.reshape(-1) for t in tensors])
@@ -86,7 +86,7 @@ class ModuleObjective:
 
     def set_params(self, theta: torch.Tensor) -> None:
         with torch.no_grad():
-            for p, t in zip(self.model.parameters(), theta.split(self.sizes)):
+            for p, t in zip(self.model.parameters(), theta.split(self.sizes), strict=True):
                 p.copy_(t.view_as(p))
 
     def _batch(self, idx):
@@ -112,12 +112,16 @@ class ModuleObjective:
         """v -> G v = J^T H_L J v on the selected examples (the forward graph is built once)."""
         x, t = self._batch(idx)
         theta = theta.detach()
-        f = lambda th: self.outputs(th, x)
-        z, pullback = vjp(f, theta)
+
+        def f(th: torch.Tensor) -> torch.Tensor:
+            return self.outputs(th, x)
+
+        # [:2] and [1]: torch annotates vjp and jvp as maybe returning has_aux=True's extra item
+        z, pullback = vjp(f, theta)[:2]
         loss_hvp = _output_hessian_product(self.loss_fn, z.detach(), t)
 
         def matvec(v: torch.Tensor) -> torch.Tensor:
-            _, jv = jvp(f, (theta,), (v,))
+            jv = jvp(f, (theta,), (v,))[1]
             return pullback(loss_hvp(jv))[0]
 
         return matvec
@@ -133,7 +137,10 @@ class ModuleObjective:
         """sum_i g_i^2 / N over the selected examples (per-example gradients g_i; Martens' diagonal)."""
         x, t = self._batch(idx)
         theta = theta.detach()
-        one = lambda th, xi, ti: self.loss_fn(self.outputs(th, xi[None]), ti[None])
+
+        def one(th: torch.Tensor, xi: torch.Tensor, ti: torch.Tensor) -> torch.Tensor:
+            return self.loss_fn(self.outputs(th, xi[None]), ti[None])
+
         per = torch.func.vmap(grad(one), in_dims=(None, 0, 0))(theta, x, t)
         return (per**2).mean(dim=0)
 

@@ -14,6 +14,8 @@ nets trained from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -40,7 +42,7 @@ def curve_images(n: int, side: int = SIDE, pen: float = 0.6, points: int = 40, s
     return torch.where(img < 1e-6, 0.0, img)
 
 
-def autoencoder(sizes=SIZES, seed: int = 0, fan_in_nonzero: int = 15) -> nn.Sequential:
+def autoencoder(sizes: Sequence[int] = SIZES, seed: int = 0, fan_in_nonzero: int = 15) -> nn.Sequential:
     """Encoder sizes[0] -> ... -> sizes[-1] (linear code) and its mirror image, logistic elsewhere."""
     if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
         raise ValueError(f"sizes: need at least two positive layer widths, got {sizes}")
@@ -62,8 +64,3 @@ def autoencoder(sizes=SIZES, seed: int = 0, fan_in_nonzero: int = 15) -> nn.Sequ
         if j + 1 != code:
             layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)
-
-
-def curves_problem(n_train: int = 600, seed: int = 0):
-    """(model, train images, test images) with the default sizes; test set from another seed."""
-    return autoencoder(seed=seed), curve_images(n_train, seed=seed), curve_images(n_train // 4, seed=seed + 1000)

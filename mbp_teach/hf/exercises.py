@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch.func import grad, jvp, vjp
@@ -24,6 +26,11 @@ def _as_vector(value, n: int, what: str) -> torch.Tensor:
     if got.shape != (n,):
         raise Hint(f"return {what}, a vector of shape ({n},); got shape {tuple(got.shape)}")
     return got.detach()
+
+
+def _agrees(got: torch.Tensor, other: torch.Tensor, scale: float, rtol: float) -> bool:
+    """||got - other|| <= rtol * scale (scale: the norm of the right answer)."""
+    return float((got - other).norm()) <= rtol * scale
 
 
 # ---- 06.cg ------------------------------------------------------------------------------------
@@ -45,8 +52,19 @@ def _cg_cases():
 
 
 def _cg_reference(A, b, iters):
-    x, _ = cg(lambda v: A @ v, b, max_iters=iters, rtol=0.0)
+    x, _ = cg(A.matmul, b, max_iters=iters, rtol=0.0)
     return x
+
+
+class _CountedProduct:
+    """v -> A v, counting how often it is called."""
+
+    def __init__(self, A: torch.Tensor):
+        self.A, self.calls = A, 0
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.A @ v
 
 
 def _cg_wrong_steepest_descent(matvec, b, iters):
@@ -87,31 +105,24 @@ def check_cg(fn) -> str:
     """fn(matvec, b, iters) -> x_iters of plain CG on A x = b from x_0 = 0 (A SPD, given as v -> A v)."""
     cases = _cg_cases()
     for name, A, b, iters in cases:
-        calls = [0]
-
-        def matvec(v, A=A):
-            calls[0] += 1
-            return A @ v
-
+        matvec = _CountedProduct(A)
         got = _as_vector(fn(matvec, b.clone(), iters), b.numel(), "x after `iters` CG iterations")
         want = _cg_reference(A, b, iters)
         scale = float(want.norm())
-        if float((got - want).norm()) <= 1e-8 * scale:
-            if calls[0] > iters + 1:
-                raise Hint(f"on {name}: right answer, but {calls[0]} products A v for {iters} iterations; "
+        if _agrees(got, want, scale, 1e-8):
+            if matvec.calls > iters + 1:
+                raise Hint(f"on {name}: right answer, but {matvec.calls} products A v for {iters} iterations; "
                            "CG needs one per iteration (update r = r - alpha A p instead of recomputing b - A x)")
             continue
         where = f"on {name}: ||x - x_CG|| / ||x_CG|| = {float((got - want).norm()) / scale:.2g}"
-        close = lambda wrong: float((got - wrong(lambda v: A @ v, b, iters)).norm()) <= 1e-8 * scale
-        if close(_cg_wrong_steepest_descent):
+        if _agrees(got, _cg_wrong_steepest_descent(A.matmul, b, iters), scale, 1e-8):
             raise Hint(f"{where}. That is steepest descent with exact line search: the new direction must be "
                        "p = r_new + beta p with beta = r_new^T r_new / r^T r, not the residual alone")
-        if close(_cg_wrong_beta_sign):
+        if _agrees(got, _cg_wrong_beta_sign(A.matmul, b, iters), scale, 1e-8):
             raise Hint(f"{where}. Check the sign: p_new = r_new + beta p, beta = r_new^T r_new / r^T r > 0")
-        if close(_cg_wrong_alpha_without_A):
+        if _agrees(got, _cg_wrong_alpha_without_A(A.matmul, b, iters), scale, 1e-8):
             raise Hint(f"{where}. The step length minimises phi along p: alpha = r^T r / p^T A p (p^T A p, not p^T p)")
-        first = _cg_reference(A, b, 1)
-        if iters > 1 and float((got - first).norm()) <= 1e-8 * scale:
+        if iters > 1 and _agrees(got, _cg_reference(A, b, 1), scale, 1e-8):
             raise Hint(f"{where}; you return the first iterate: run `iters` iterations")
         raise Hint(f"{where}. Start from x = 0, r = p = b; each iteration alpha = r^T r / p^T A p, x += alpha p, "
                    "r -= alpha A p, beta = r_new^T r_new / r^T r, p = r_new + beta p")
@@ -121,39 +132,50 @@ def check_cg(fn) -> str:
 # ---- 06.gnvp ----------------------------------------------------------------------------------
 
 
-def _gnvp_cases():
+Model = Callable[[torch.Tensor], torch.Tensor]  # theta -> outputs z
+OutputLoss = Callable[[torch.Tensor], torch.Tensor]  # z -> scalar loss
+
+
+def _gnvp_cases() -> list[tuple[str, Model, OutputLoss, torch.Tensor, torch.Tensor]]:
     """(description, f: theta -> z, loss: z -> scalar, theta, v) on tiny nonlinear models."""
     g = torch.Generator().manual_seed(6060)
-    cases = []
+    cases: list[tuple[str, Model, OutputLoss, torch.Tensor, torch.Tensor]] = []
 
     x = torch.randn(5, 3, generator=g, dtype=F64)
     labels = torch.randint(0, 4, (5,), generator=g)
 
-    def tanh_net(theta, x=x):  # 3 -> 4 (tanh) -> 4 logits
+    def tanh_net(theta: torch.Tensor, x: torch.Tensor = x) -> torch.Tensor:  # 3 -> 4 (tanh) -> 4 logits
         w1, b1, w2 = theta[:12].view(4, 3), theta[12:16], theta[16:32].view(4, 4)
         return torch.tanh(x @ w1.T + b1) @ w2.T
 
-    ce = lambda z: torch.nn.functional.cross_entropy(z, labels)
+    def ce(z: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(z, labels)
+
     cases.append(("a tanh net with softmax cross-entropy (H_L = diag(p) - p p^T)", tanh_net, ce,
                   torch.randn(32, generator=g, dtype=F64), torch.randn(32, generator=g, dtype=F64)))
 
     x2 = torch.randn(7, 2, generator=g, dtype=F64)
     t2 = torch.rand(7, 3, generator=g, dtype=F64)
 
-    def sigmoid_net(theta, x=x2):  # 2 -> 3 (logistic) -> 3 logistic outputs
+    def sigmoid_net(theta: torch.Tensor, x: torch.Tensor = x2) -> torch.Tensor:  # 2 -> 3 (logistic) -> 3 logistic outputs
         w1, w2 = theta[:6].view(3, 2), theta[6:15].view(3, 3)
         return torch.sigmoid(torch.sigmoid(x @ w1.T) @ w2.T)
 
-    sse = lambda z: 2.5 * ((z - t2) ** 2).sum()  # H_L = 5 I: the scale must come through
+    def sse(z: torch.Tensor) -> torch.Tensor:  # H_L = 5 I: the scale must come through
+        return 2.5 * ((z - t2) ** 2).sum()
+
     cases.append(("a two-layer logistic net with a scaled squared error", sigmoid_net, sse,
                   torch.randn(15, generator=g, dtype=F64) * 2, torch.randn(15, generator=g, dtype=F64)))
 
-    def product_model(theta):  # z = (a b, a^2 - b, sin(a) c): curved in theta
+    def product_model(theta: torch.Tensor) -> torch.Tensor:  # z = (a b, a^2 - b, sin(a) c): curved in theta
         a, b, c = theta
         return torch.stack([a * b, a**2 - b, torch.sin(a) * c])
 
     w = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 3.0]], dtype=F64)
-    quad = lambda z: 0.5 * z @ w @ z + z.sum()  # H_L = w, not diagonal; linear term makes Hessian != G
+
+    def quad(z: torch.Tensor) -> torch.Tensor:  # H_L = w, not diagonal; linear term makes Hessian != G
+        return 0.5 * z @ w @ z + z.sum()
+
     cases.append(("a three-parameter polynomial model with a non-diagonal quadratic loss", product_model, quad,
                   torch.tensor([0.7, -1.2, 0.4], dtype=F64), torch.tensor([1.0, 2.0, -0.5], dtype=F64)))
     return cases
@@ -166,21 +188,27 @@ def _gn_dense(f, loss, theta):
     return J, H_L
 
 
+# [1] and [:2] below: torch annotates jvp and vjp as maybe returning has_aux=True's extra item
+
+
 def _gnvp_wrong_hessian(f, loss, theta, v):
-    return jvp(grad(lambda th: loss(f(th))), (theta,), (v,))[1]
+    def total(th: torch.Tensor) -> torch.Tensor:
+        return loss(f(th))
+
+    return jvp(grad(total), (theta,), (v,))[1]
 
 
 def _gnvp_wrong_no_HL(f, loss, theta, v):
-    _, jv = jvp(f, (theta,), (v,))
-    _, pullback = vjp(f, theta)
+    jv = jvp(f, (theta,), (v,))[1]
+    pullback = vjp(f, theta)[1]
     return pullback(jv)[0]
 
 
 def _gnvp_wrong_gradient_outer(f, loss, theta, v):
     # J^T (grad_z L)(grad_z L)^T J v: the "empirical Fisher" of the whole batch, a rank-one matrix
-    z, pullback = vjp(f, theta)
+    z, pullback = vjp(f, theta)[:2]
     gz = grad(loss)(z)
-    _, jv = jvp(f, (theta,), (v,))
+    jv = jvp(f, (theta,), (v,))[1]
     return pullback(gz * float((gz * jv).sum()))[0]
 
 
@@ -194,19 +222,18 @@ def check_gnvp(fn) -> str:
         J, H_L = _gn_dense(f, loss, theta)
         want = J.T @ H_L @ J @ v
         scale = float(want.norm())
-        if float((got - want).norm()) <= 1e-9 * scale:
+        if _agrees(got, want, scale, 1e-9):
             continue
         where = f"on {name}: ||got - G v|| / ||G v|| = {float((got - want).norm()) / scale:.2g}"
-        close = lambda wrong: float((got - wrong(f, loss, theta, v)).norm()) <= 1e-9 * scale
-        if close(_gnvp_wrong_hessian):
+        if _agrees(got, _gnvp_wrong_hessian(f, loss, theta, v), scale, 1e-9):
             raise Hint(f"{where}. That is the exact Hessian product H v: it also contains the network's own curvature "
                        "sum_k (dL/dz_k) d^2 z_k / dtheta^2, which Gauss-Newton drops. Push v through J (jvp), "
                        "multiply by H_L on the outputs, pull back with J^T (vjp)")
-        if close(_gnvp_wrong_no_HL):
+        if _agrees(got, _gnvp_wrong_no_HL(f, loss, theta, v), scale, 1e-9):
             raise Hint(f"{where}. You return J^T J v: the loss's curvature H_L on the outputs is missing "
                        "(it is the identity only for 1/2 ||z - t||^2 without averaging). Apply H_L to J v, e.g. as a "
                        "jvp of grad(loss) at z")
-        if close(_gnvp_wrong_gradient_outer):
+        if _agrees(got, _gnvp_wrong_gradient_outer(f, loss, theta, v), scale, 1e-9):
             raise Hint(f"{where}. You used the outer product of the loss gradient (grad_z L)(grad_z L)^T in place of "
                        "H_L = d^2 L / dz^2: that is a rank-one 'Fisher' of one batch, not the Gauss-Newton matrix")
         raise Hint(f"{where}. G v = J^T (H_L (J v)): J v by jvp(f, (theta,), (v,)), H_L u by "
@@ -257,7 +284,7 @@ def _two_loop(pairs, r, gamma, newest_first=True):
         q = q - a * y
         alphas.append(a)
     q = gamma * q
-    for (s, y), a in zip(reversed(first), reversed(alphas)):
+    for (s, y), a in zip(reversed(first), reversed(alphas), strict=True):
         b = float(y @ q) / float(s @ y)
         q = q + (a - b) * s
     return q
@@ -291,17 +318,16 @@ def check_two_loop(fn) -> str:
         gamma = _newest_gamma(pairs)
         want = _bfgs_dense(pairs, gamma) @ r
         scale = float(want.norm())
-        if float((got - want).norm()) <= 1e-9 * scale:
+        if _agrees(got, want, scale, 1e-9):
             continue
         where = f"with {name}: ||got - H r|| / ||H r|| = {float((got - want).norm()) / scale:.2g}"
-        close = lambda wrong: float((got - wrong(pairs, r)).norm()) <= 1e-9 * scale
-        if len(pairs) > 1 and close(_two_loop_wrong_order):
+        if len(pairs) > 1 and _agrees(got, _two_loop_wrong_order(pairs, r), scale, 1e-9):
             raise Hint(f"{where}. The loops run in opposite orders: the first from the newest pair back to the oldest, "
                        "the second from the oldest to the newest (each peels off, then re-applies, one BFGS update)")
-        if close(_two_loop_wrong_no_scaling):
+        if _agrees(got, _two_loop_wrong_no_scaling(pairs, r), scale, 1e-9):
             raise Hint(f"{where}. Between the loops multiply by H_0 = gamma I, gamma = s^T y / y^T y of the newest pair: "
                        "with H_0 = I the preconditioner has the wrong scale along every direction no pair has seen")
-        if close(_two_loop_wrong_gamma_inverted):
+        if _agrees(got, _two_loop_wrong_gamma_inverted(pairs, r), scale, 1e-9):
             raise Hint(f"{where}. gamma is upside down: H approximates the INVERSE curvature, so gamma = s^T y / y^T y "
                        "(a typical 1 / eigenvalue), not y^T y / s^T y")
         if float(got @ r) <= 0:

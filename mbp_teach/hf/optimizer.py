@@ -120,11 +120,11 @@ class HessianFree(torch.optim.Optimizer):
     def _check(self, objective: ModuleObjective) -> None:
         mine = [p for g in self.param_groups for p in g["params"]]
         theirs = list(objective.model.parameters())
-        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs)):
+        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs, strict=True)):
             raise ValueError("objective: its model's parameters are not the ones this optimiser was given")
 
     @torch.no_grad()
-    def step(self, objective: ModuleObjective) -> float:  # type: ignore[override]
+    def step(self, objective: ModuleObjective) -> float:  # type: ignore[override]  # HF needs an objective, not a closure
         self._check(objective)
         start, start_cpu = time.perf_counter(), time.process_time()
         k, n = len(self.log), objective.n

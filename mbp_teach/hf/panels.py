@@ -13,8 +13,9 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from mbp_teach.hf.compare import problem, run_hf
-from mbp_teach.hf.problems import hf_path, rosenbrock, rosenbrock_objective
+from mbp_teach.hf.compare import Run, curves_autoencoder_objective, run_hf
+from mbp_teach.hf.plots import draw_rosenbrock_levels
+from mbp_teach.hf.problems import hf_path, rosenbrock_objective
 from mbp_teach.panels.base import Panel
 from mbp_teach.plotting import new_figure
 
@@ -30,10 +31,7 @@ class RosenbrockHF(Panel):
                                         continuous_update=False),
         }
         self.fig, self.ax = new_figure(figsize=(6.5, 4.4), dpi=72)
-        xs, ys = np.linspace(-2, 2, 200), np.linspace(-1, 3, 200)
-        X, Y = np.meshgrid(xs, ys)
-        Z = rosenbrock(torch.from_numpy(np.stack([X, Y], -1))).numpy()
-        self.ax.contour(X, Y, np.log10(Z + 1e-3), levels=15, colors="0.7", linewidths=0.6)
+        draw_rosenbrock_levels(self.ax, points=200, color="0.7")
         self.ax.plot([1], [1], "k*", ms=10)
         (self.path,) = self.ax.plot([], [], "-o", color="C3", ms=3, lw=1, label="HF path")
         (self.first,) = self.ax.plot([], [], "-", color="C0", lw=2.5, label="first damped step")
@@ -48,7 +46,8 @@ class RosenbrockHF(Panel):
         self._cache: dict[tuple[float, int], torch.Tensor] = {}  # slider positions already visited
         self.update()
 
-    def _update(self, damping: float, max_cg: int) -> str:
+    # Panel declares _update(**values); update() always passes exactly the keys of self.controls
+    def _update(self, damping: float, max_cg: int) -> str:  # type: ignore[override]  # keywords = controls
         if not (damping > 0 and np.isfinite(damping)):
             raise ValueError(f"damping: must be positive and finite, got {damping}")
         key = (float(damping), int(max_cg))
@@ -80,7 +79,7 @@ class SamplingLab(Panel):
             "start": widgets.FloatSlider(value=0.1, min=0.02, max=1.0, step=0.02, description="start |S0|/N",
                                          continuous_update=False),
         }
-        self.base = run_hf("HF", problem(n_train), None, iters, max_cg=max_cg)
+        self.base = run_hf("HF", curves_autoencoder_objective(n_train), None, iters, max_cg=max_cg)
         self.fig, (self.ax_cg, self.ax_loss) = new_figure(1, 2, figsize=(10, 3.6), dpi=72)
         it = np.arange(1, iters + 1)
         self.ax_cg.plot(it[: len(self.base.cg_iters)], self.base.cg_iters, "-o", ms=3, color="0.5", label="plain HF")
@@ -95,13 +94,14 @@ class SamplingLab(Panel):
         self.ax_loss.set_ylabel("full training loss")
         self.ax_loss.legend(fontsize=8)
         self.fig.tight_layout()
-        self.run = None
+        self.run: Run | None = None  # the run of the current setting
         self.update()
 
-    def _update(self, memory: int, growth: float, start: float) -> str:
-        self.run = run_hf("lab", problem(self.n_train), None, self.iters, max_cg=self.max_cg, preconditioner="lbfgs",
-                          memory=int(memory), sample_growth=float(growth), sample_start=float(start))
-        r = self.run
+    # Panel declares _update(**values); update() always passes exactly the keys of self.controls
+    def _update(self, memory: int, growth: float, start: float) -> str:  # type: ignore[override]  # keywords = controls
+        r = run_hf("lab", curves_autoencoder_objective(self.n_train), None, self.iters, max_cg=self.max_cg,
+                   preconditioner="lbfgs", memory=int(memory), sample_growth=float(growth), sample_start=float(start))
+        self.run = r
         self.cg_line.set_data(np.arange(1, len(r.cg_iters) + 1), r.cg_iters)
         self.loss_line.set_data(r.passes, r.loss)
         self.ax_loss.set_xlim(0, 1.05 * max(r.passes[-1], self.base.passes[-1]))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from mbp_teach.hf.compare import Run
+from mbp_teach.hf.problems import rosenbrock
 from mbp_teach.plotting import new_figure
 
 
-def loss_curves(runs: list[Run], target: float | None = None, title: str = ""):
+def loss_curves(runs: list[Run], target: float | None = None, title: str = "") -> Figure:
     """Full training loss against wall time and against gradient-equivalent passes."""
     fig, (a, b) = new_figure(1, 2, figsize=(11, 3.8))
     for k, r in enumerate(runs):
@@ -27,7 +33,7 @@ def loss_curves(runs: list[Run], target: float | None = None, title: str = ""):
     return fig
 
 
-def cg_per_iteration(runs: list[Run], target: float | None = None):
+def cg_per_iteration(runs: list[Run], target: float | None = None) -> Figure:
     """CG iterations of each HF iteration and the training loss, per HF iteration."""
     fig, (a, b) = new_figure(1, 2, figsize=(11, 3.6))
     for k, r in enumerate(runs):
@@ -45,20 +51,21 @@ def cg_per_iteration(runs: list[Run], target: float | None = None):
     return fig
 
 
-def rosenbrock_figure(paths: dict):
-    """Paths of several optimisers over log-spaced level sets of Rosenbrock."""
-    import torch
-
-    from mbp_teach.hf.problems import rosenbrock
-
-    fig, ax = new_figure(figsize=(7, 4.6))
-    xs, ys = np.linspace(-2, 2, 240), np.linspace(-1, 3, 240)
+def draw_rosenbrock_levels(ax: Axes, points: int = 240, color: str = "0.75") -> None:
+    """15 level sets of log10(f + 1e-3), f = Rosenbrock, on [-2, 2] x [-1, 3] (a points x points grid), on ``ax``."""
+    xs, ys = np.linspace(-2, 2, points), np.linspace(-1, 3, points)
     X, Y = np.meshgrid(xs, ys)
     Z = rosenbrock(torch.from_numpy(np.stack([X, Y], -1))).numpy()
-    ax.contour(X, Y, np.log10(Z + 1e-3), levels=15, colors="0.75", linewidths=0.6)
-    for k, (name, p) in enumerate(paths.items()):
-        p = np.asarray(p)
-        ax.plot(p[:, 0], p[:, 1], "-o", ms=2, lw=1, color=f"C{k}", label=f"{name} ({len(p) - 1} its)")
+    ax.contour(X, Y, np.log10(Z + 1e-3), levels=15, colors=color, linewidths=0.6)
+
+
+def rosenbrock_figure(paths: dict[str, torch.Tensor]) -> Figure:
+    """Paths of several optimisers (name -> (k, 2) iterates) over log-spaced level sets of Rosenbrock."""
+    fig, ax = new_figure(figsize=(7, 4.6))
+    draw_rosenbrock_levels(ax)
+    for k, (name, path) in enumerate(paths.items()):
+        xy = np.asarray(path)
+        ax.plot(xy[:, 0], xy[:, 1], "-o", ms=2, lw=1, color=f"C{k}", label=f"{name} ({len(xy) - 1} its)")
     ax.plot([1], [1], "k*", ms=12)
     ax.plot([-1.2], [1], "ks", ms=5)
     ax.set_xlim(-2, 2)
@@ -71,7 +78,7 @@ def rosenbrock_figure(paths: dict):
     return fig
 
 
-def cg_condition_figure(curves: dict, bound):
+def cg_condition_figure(curves: dict[float, torch.Tensor], bound: Callable[[float, np.ndarray], torch.Tensor]) -> Figure:
     """A-norm error of CG per iteration for several condition numbers, with the sqrt(kappa) bound dashed."""
     fig, (a, b) = new_figure(1, 2, figsize=(11, 3.8))
     for k, (kappa, err) in enumerate(curves.items()):

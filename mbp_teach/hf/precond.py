@@ -82,9 +82,10 @@ class LBFGS(Identity):
         self.floor = curvature_floor
         self.pairs: deque[tuple[torch.Tensor, torch.Tensor, float]] = deque(maxlen=memory)
         self.candidates: list[tuple[torch.Tensor, torch.Tensor, float]] = []
-        self._compact_form = None  # rebuilt after every change of the active pairs
+        # (S, Y, R, middle, gamma) of the compact form, rebuilt after every change of the active pairs
+        self._compact_form: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float] | None = None
 
-    def _pair(self, s: torch.Tensor, y: torch.Tensor):
+    def _pair(self, s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float] | None:
         sy = float(s @ y)
         if sy > self.floor * float(s @ s):  # only pairs of positive curvature keep H positive definite
             return s.detach().clone(), y.detach().clone(), 1.0 / sy
@@ -125,12 +126,12 @@ class LBFGS(Identity):
             alphas.append(a)
         s, y, rho = self.pairs[-1]
         q *= 1.0 / (rho * float(y @ y))  # H_0 = gamma I, gamma = s^T y / y^T y of the newest pair
-        for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
+        for (s, y, rho), a in zip(self.pairs, reversed(alphas), strict=True):
             b = rho * float(y @ q)
             q += (a - b) * s
         return q
 
-    def _compact(self):
+    def _compact(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
         """The same H in compact form (Byrd, Nocedal & Schnabel 1994, Thm 2.2), S, Y (m, n) oldest first:
 
             H r = gamma r + S^T p - gamma Y^T c,  c = R^{-1} S r,  p = R^{-T} ((D + gamma Y Y^T) c - gamma Y r),

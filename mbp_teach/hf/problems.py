@@ -8,10 +8,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import nn
 
+from mbp_teach.hf.conjugate_gradient import cg
 from mbp_teach.hf.curvature import ModuleObjective
+from mbp_teach.hf.optimizer import HessianFree
 
 ROSENBROCK_START = (-1.2, 1.0)
 
@@ -55,7 +59,10 @@ class Linear(nn.Module):
 def quadratic_objective(L: torch.Tensor, c: torch.Tensor) -> ModuleObjective:
     """F(theta) = 1/2 sum_rows (L theta - c)^2 (no averaging: each row is a residual of one example)."""
     n = L.shape[0]
-    loss = lambda z, t: 0.5 * n * ((z - t) ** 2).mean()
+
+    def loss(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 0.5 * n * ((z - t) ** 2).mean()
+
     return ModuleObjective(Linear(L.shape[1]), loss, L, c)
 
 
@@ -66,34 +73,39 @@ def rosenbrock_paths(steps: int = 200, start=ROSENBROCK_START, hf_damping: float
     GD: step 1e-3 (about the largest stable one near the valley floor); heavy ball: 1e-3, beta = 0.9;
     L-BFGS: strong-Wolfe line search, one iteration per record; HF: Gauss-Newton, stops at ||x - x*|| <= tol.
     """
-    out: dict[str, torch.Tensor] = {}
-    for name, make in (("gradient descent", lambda p: torch.optim.SGD(p, lr=1e-3)),
-                       ("momentum", lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9)),
-                       ("L-BFGS", lambda p: torch.optim.LBFGS(p, lr=1, max_iter=1, max_eval=25,
-                                                             tolerance_grad=1e-12, tolerance_change=1e-15,
-                                                             line_search_fn="strong_wolfe"))):
-        obj = rosenbrock_objective(start)
-        opt = make(obj.model.parameters())
-        path = [obj.get_params()]
-
-        def closure():
-            opt.zero_grad()
-            value = rosenbrock(obj.model.xy)
-            value.backward()
-            return value
-
-        for _ in range(steps):
-            opt.step(closure)
-            path.append(obj.get_params())
-        out[name] = torch.stack(path)
-    obj = rosenbrock_objective(start)
-    out["Hessian-free"] = hf_path(obj, hf_damping, hf_max_cg, steps, tol)
+    makers: dict[str, Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]] = {
+        "gradient descent": lambda p: torch.optim.SGD(p, lr=1e-3),
+        "momentum": lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9),
+        "L-BFGS": lambda p: torch.optim.LBFGS(p, lr=1, max_iter=1, max_eval=25, tolerance_grad=1e-12,
+                                              tolerance_change=1e-15, line_search_fn="strong_wolfe"),
+    }
+    out = {name: _torch_optimizer_path(make, start, steps) for name, make in makers.items()}
+    out["Hessian-free"] = hf_path(rosenbrock_objective(start), hf_damping, hf_max_cg, steps, tol)
     return out
 
 
-def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
-    from mbp_teach.hf.optimizer import HessianFree
+def _torch_optimizer_path(make: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+                          start: tuple[float, float], steps: int) -> torch.Tensor:
+    """(steps + 1, 2) iterates of the torch optimiser ``make(params)`` on Rosenbrock from ``start``."""
+    model = RosenbrockResiduals(start)
+    opt = make(model.parameters())
+    path = [model.xy.detach().clone()]
 
+    def closure() -> float:
+        opt.zero_grad()
+        value = rosenbrock(model.xy)
+        value.backward()
+        return float(value.detach())
+
+    for _ in range(steps):
+        opt.step(closure)
+        path.append(model.xy.detach().clone())
+    return torch.stack(path)
+
+
+def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
+    """(k + 1, 2) iterates of HF (initial damping ``damping``, at most ``max_cg`` CG iterations per step) on the
+    Rosenbrock objective ``obj``, for ``steps`` steps or until ||theta - (1, 1)|| <= tol."""
     opt = HessianFree(obj.model.parameters(), damping=damping, max_cg=max_cg)
     path = [obj.get_params()]
     for _ in range(steps):
@@ -114,14 +126,12 @@ def spectrum(n: int, kappa: float) -> torch.Tensor:
 
 def cg_error_curves(kappas, n: int = 3000, iters: int = 1000, seed: int = 0) -> dict[float, torch.Tensor]:
     """For each kappa: ||x_i - x*||_A / ||x*||_A over CG iterations i = 0..(converged) from x_0 = 0."""
-    from mbp_teach.hf.conjugate_gradient import cg
-
     out = {}
     b = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     for kappa in kappas:
         lam = spectrum(n, kappa)
         star = b / lam
-        _, hist = cg(lambda v: lam * v, b, max_iters=iters, rtol=1e-12, keep=list(range(iters + 1)))
+        _, hist = cg(lam.mul, b, max_iters=iters, rtol=1e-12, keep=list(range(iters + 1)))
         errs = [float(torch.sqrt(((hist.kept[i] - star) ** 2 * lam).sum())) for i in sorted(hist.kept)]
         out[float(kappa)] = torch.tensor(errs) / errs[0]
     return out

@@ -1,12 +1,13 @@
 """CG against scipy.sparse.linalg.cg, Martens' rule, flexible CG, and the L-BFGS preconditioner."""
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
 import torch
-from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
+from hf_threads import one_thread  # noqa: F401  (autouse fixture)
 
 from mbp_teach.hf.conjugate_gradient import backtrack_grid, cg, martens_should_stop
 from mbp_teach.hf.precond import LBFGS, MartensDiagonal, make
@@ -57,11 +58,11 @@ def test_history_pairs_and_model_values():
     b = torch.randn(25, generator=g, dtype=torch.float64)
     x, hist = cg(lambda v: A @ v, b, max_iters=8, rtol=0.0)
     assert hist.iterations == 8 and hist.stop_reason == "max_iters = 8"
-    for s, y in zip(hist.s, hist.y):
+    for s, y in zip(hist.s, hist.y, strict=True):
         assert torch.allclose(A @ s, y, atol=1e-12)
     phi = 0.5 * x @ A @ x - b @ x
     assert abs(float(phi) - hist.phi[-1]) <= 1e-10 * abs(float(phi))
-    assert all(a >= c - 1e-12 for a, c in zip(hist.phi, hist.phi[1:]))  # CG decreases the model monotonically
+    assert all(a >= c - 1e-12 for a, c in pairwise(hist.phi))  # CG decreases the model monotonically
 
 
 def test_martens_rule_stops_early_on_stalling_model():
@@ -79,7 +80,7 @@ def test_backtrack_grid_is_martens():
 def lbfgs_solves(pre, systems, flexible=False):
     its = []
     for A, b in systems:
-        _, hist = cg(lambda v: A @ v, b, M=pre, flexible=flexible, max_iters=1000, rtol=1e-6,
+        _, hist = cg(A.matmul, b, M=pre, flexible=flexible, max_iters=1000, rtol=1e-6,
                      on_pair=pre.add_pair)
         pre.end_solve()
         its.append(hist.iterations)
@@ -93,7 +94,7 @@ def related_systems(n=200, count=5, seed=0):
     q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
     lam = torch.cat([torch.logspace(-2, -1, n - 40, dtype=torch.float64), torch.logspace(0, 4, 40, dtype=torch.float64)])
     out = []
-    for k in range(count):
+    for _ in range(count):
         drift = 1 + 0.02 * torch.rand(n, generator=g, dtype=torch.float64)
         out.append((q @ torch.diag(lam * drift) @ q.T, torch.randn(n, generator=g, dtype=torch.float64)))
     return out

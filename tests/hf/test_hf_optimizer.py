@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
+from hf_threads import one_thread  # noqa: F401  (autouse fixture)
 from torch import nn
 
 from mbp_teach.hf import HessianFree, ModuleObjective, sum_squared_error
@@ -31,7 +31,9 @@ def test_gauss_newton_matches_dense_jacobian_formula():
 
 
 def test_gauss_newton_with_cross_entropy_loss():
-    ce = lambda z, t: nn.functional.cross_entropy(z, t.argmax(dim=1))
+    def ce(z, t):
+        return nn.functional.cross_entropy(z, t.argmax(dim=1))
+
     obj = small_problem(ce)
     theta = obj.get_params()
     G = dense(obj.gauss_newton(theta), obj.dim)

@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 
-from mbp_teach.hf.compare import Run, problem, run_hf  # noqa: E402
+from mbp_teach.hf.compare import Run, curves_autoencoder_objective, run_hf  # noqa: E402
 from mbp_teach.hf.curves import curve_images  # noqa: E402
 from mbp_teach.hf.panels import RosenbrockHF, SamplingLab  # noqa: E402
 
@@ -51,8 +51,8 @@ def test_run_to_target_reads_first_hit():
 
 
 def test_sampling_run_uses_growing_samples_and_counts_fewer_passes():
-    full = run_hf("HF", problem(60), None, 3, max_cg=5)
-    sampled = run_hf("s", problem(60), None, 3, max_cg=5, sample_start=0.25, sample_growth=2.0)
+    full = run_hf("HF", curves_autoencoder_objective(60), None, 3, max_cg=5)
+    sampled = run_hf("s", curves_autoencoder_objective(60), None, 3, max_cg=5, sample_start=0.25, sample_growth=2.0)
     assert sampled.samples == [15, 30, 60]
     assert sampled.passes[1] < full.passes[1]
 
