@@ -85,7 +85,9 @@ def show(fig, save: str | None = None):
         import ipywidgets
 
         if isinstance(fig.canvas, ipywidgets.DOMWidget):
-            display(fig.canvas)
+            # ipympl stores a still PNG for places without a kernel (GitHub, nbconvert) and a text/html
+            # copy of the same PNG: keep one picture per figure (notebooks stay small, see nbtools.slim).
+            display(fig.canvas, exclude=["text/html"])
             return None
     except ImportError:  # pragma: no cover - ipywidgets is a requirement
         pass
