@@ -237,5 +237,6 @@ def two_view(n: int, batch=(), *, noise: float = 0.0, outlier_fraction=0.0, foca
     E = skew(t_unit) @ R
     F = Kinv.T @ E @ Kinv
     F = F / torch.linalg.matrix_norm(F)[..., None, None]
+    width, height = image_size
     return TwoView(normalise(u1)[..., :2], normalise(u2)[..., :2], u1, u2, ~outlier, X, R, t_unit, E, F, K,
-                   tuple(image_size))
+                   (width, height))

@@ -47,7 +47,7 @@ class RosenbrockHF(Panel):
         self.update()
 
     # Panel declares _update(**values); update() always passes exactly the keys of self.controls
-    def _update(self, damping: float, max_cg: int) -> str:  # type: ignore[override]  # keywords = controls
+    def _update(self, damping: float, max_cg: int) -> str:
         if not (damping > 0 and np.isfinite(damping)):
             raise ValueError(f"damping: must be positive and finite, got {damping}")
         key = (float(damping), int(max_cg))
@@ -98,7 +98,7 @@ class SamplingLab(Panel):
         self.update()
 
     # Panel declares _update(**values); update() always passes exactly the keys of self.controls
-    def _update(self, memory: int, growth: float, start: float) -> str:  # type: ignore[override]  # keywords = controls
+    def _update(self, memory: int, growth: float, start: float) -> str:
         r = run_hf("lab", curves_autoencoder_objective(self.n_train), None, self.iters, max_cg=self.max_cg,
                    preconditioner="lbfgs", memory=int(memory), sample_growth=float(growth), sample_start=float(start))
         self.run = r

@@ -20,7 +20,7 @@ import base64
 import html
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -36,6 +36,11 @@ class Panel:
 
     fig: Any
     controls: Mapping[str, widgets.ValueWidget]
+    _silent: bool = False  # True while update() moves controls, so their callbacks do not fire again
+    #: What a subclass defines: ``_update(**values)`` with one keyword per control (so each panel names its
+    #: own, e.g. ``_update(self, alpha, beta)``), changes the artists and returns a message or None.
+    #: Declared as an attribute, not a method, because every panel's signature differs.
+    _update: Callable[..., str | None]
 
     def __init__(self) -> None:
         self.message = widgets.HTML(value="")
@@ -88,9 +93,6 @@ class Panel:
         self.fig.canvas.draw_idle()
         return "full"
 
-    def _update(self, **values: Any) -> str | None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     # -- what the notebook displays --------------------------------------------------
     def widget(self) -> widgets.Widget:
         """Controls, figure and message line in one box; wires the callbacks once."""
@@ -110,7 +112,7 @@ class Panel:
         return PanelBox([widgets.HBox(list(self.controls.values())), view, self.message], figure=self.fig)
 
     def _on_change(self, _change) -> None:
-        if getattr(self, "_silent", False):
+        if self._silent:
             return
         self.update()
 
