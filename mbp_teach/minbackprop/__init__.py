@@ -8,6 +8,6 @@ and train through them. This package reproduces their experiments at CPU scale:
 - ``filter``: a per-correspondence MLP with context normalisation that scores inliers;
 - ``sampling``: minimal sets drawn by those scores (Gumbel top-k, straight-through);
 - ``pose``: essential matrix -> (R, t) with cheirality, angular errors, AUC;
-- ``ransac``: hypothesise-and-verify pose estimation used for evaluation;
+- ``ransac``: pose estimation for evaluation: ``solvers.ransac``'s loop, sets drawn by the scores;
 - ``train``: the training loop with stability accounting and backward timing.
 """

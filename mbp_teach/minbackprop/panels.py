@@ -25,8 +25,8 @@ from matplotlib.ticker import MaxNLocator
 from mbp_teach.gradients.backward import MODES
 from mbp_teach.minbackprop import toys
 from mbp_teach.panels.base import Panel
-from mbp_teach.plotting import new_figure
 from mbp_teach.panels.redraw import fixed_labels, plain_log_ticks, unhinted_text
+from mbp_teach.plotting import new_figure
 
 MAX_POINTS = 15
 LOSS_FLOOR = 1e-16

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbp_teach.minbackprop.report import method_label
+from mbp_teach.minbackprop.report import methods, runs_of
 from mbp_teach.minbackprop.toys import WeightHistory
 from mbp_teach.plotting import new_figure
 
@@ -37,14 +37,14 @@ def toy_figure(histories: list[WeightHistory], outlier: int, ylabel: str, title:
 def training_figure(result: dict):
     """Mean training error e per step for each backward (median over seeds, band = min..max)."""
     fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
-    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
-        curves = [r["loss"] for r in result["runs"] if r["backward"] == b]
+    for i, m in enumerate(methods(result)):
+        curves = [r["loss"] for r in runs_of(result, m)]
         n = max(len(c) for c in curves)
         arr = np.full((len(curves), n), np.nan)
         for j, c in enumerate(curves):
             arr[j, : len(c)] = c
         k = np.arange(n)
-        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=STYLES[i % 3], label=method_label(b))
+        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=STYLES[i % 3], label=m.label)
         ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=f"C{i}", alpha=0.12)
     ax.set_xlabel("training step")
     ax.set_ylabel("mean hypothesis error 1 - <E, E_true>^2")
@@ -63,11 +63,11 @@ def accuracy_figure(result: dict):
         e = np.sort(np.asarray(err, dtype=float))
         return np.searchsorted(e, grid, side="right") / len(e)
 
-    for i, b in enumerate(dict.fromkeys(r["backward"] for r in result["runs"])):
-        stable = [r for r in result["runs"] if r["backward"] == b and r["failed_at"] is None]
+    for i, m in enumerate(methods(result)):
+        stable = [r for r in runs_of(result, m) if r["failed_at"] is None]
         if stable:
             ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=f"C{i}",
-                    ls=STYLES[i % 3], lw=1.5, label=f"learned, {method_label(b)}")
+                    ls=STYLES[i % 3], lw=1.5, label=f"learned, {m.label}")
     ax.plot(grid, recall(result["baseline"]["pose"]), color="k", lw=1.5, label="uniform sampling")
     ax.set_xlabel("pose error threshold (degrees)")
     ax.set_ylabel("share of pairs below threshold")

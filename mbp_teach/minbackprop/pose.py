@@ -20,25 +20,15 @@ from collections.abc import Sequence
 import torch
 
 from mbp_teach import validation as val
+from mbp_teach.data import rotation_angle
+from mbp_teach.solvers import homogeneous
 
 _W = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-def rotation_angle(R: torch.Tensor) -> torch.Tensor:
-    """Angle (radians) of rotations R (..., 3, 3), atan2(|vee(R - R^T)| / 2, (tr R - 1) / 2).
-
-    atan2 keeps full precision near 0 where arccos((tr R - 1) / 2) loses half the digits and has
-    an infinite derivative.
-    """
-    skew = torch.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
-    s = torch.linalg.vector_norm(skew, dim=-1) / 2
-    c = (R.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
-    return torch.atan2(s, c)
-
-
 def rotation_error_deg(R_est: torch.Tensor, R_true: torch.Tensor) -> torch.Tensor:
     """Angle in degrees of R_est R_true^T, (...)."""
-    return torch.rad2deg(rotation_angle(R_est @ R_true.transpose(-1, -2)))
+    return torch.rad2deg(rotation_angle(R_est, R_true))
 
 
 def translation_error_deg(t_est: torch.Tensor, t_true: torch.Tensor) -> torch.Tensor:
@@ -68,8 +58,8 @@ def depths(R: torch.Tensor, t: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor)
 
     R (..., 3, 3), t (..., 3), x1, x2 (..., N, 2) normalised coordinates.
     """
-    a = torch.einsum("...ij,...nj->...ni", R, _h(x1))  # R x1h
-    b = _h(x2)
+    a = torch.einsum("...ij,...nj->...ni", R, homogeneous(x1))  # R x1h
+    b = homogeneous(x2)
     # minimise |d1 a - d2 b + t|^2: 2x2 normal equations per correspondence
     aa, bb, ab = (a * a).sum(-1), (b * b).sum(-1), (a * b).sum(-1)
     at, bt = (a * t.unsqueeze(-2)).sum(-1), (b * t.unsqueeze(-2)).sum(-1)
@@ -78,10 +68,6 @@ def depths(R: torch.Tensor, t: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor)
     d1 = (-at * bb + ab * bt) / det
     d2 = (aa * bt - ab * at) / det
     return d1, d2
-
-
-def _h(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x, torch.ones_like(x[..., :1])], -1)
 
 
 def pose_from_essential(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor,

@@ -1,10 +1,10 @@
 """Hypothesise and verify: the pose estimate used to evaluate a sampler.
 
-For each image pair: draw K minimal sets (by the network's scores, or uniformly for the
-no-learning baseline), solve each with ``five_point`` (up to 10 essential matrices per set), count
-for every hypothesis the correspondences whose Sampson distance is below a threshold, keep the
-hypothesis with most inliers, and recover (R, t) from it with the cheirality test. Evaluation
-needs no gradient; it runs under ``torch.no_grad``.
+The loop is ``solvers.ransac.Ransac``'s (K minimal sets per pair, ``five_point`` on each, the
+hypothesis with most Sampson inliers wins); ``ScoredRansac`` only changes how the sets are drawn:
+by the network's scores, softmax(logits) (``sampling.draw_minimal_sets``), or uniformly for the
+no-learning baseline. ``estimate_pose`` then recovers (R, t) from the winning E with the
+cheirality test. Evaluation needs no gradient; it runs under ``torch.no_grad``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from mbp_teach import validation as val
 from mbp_teach.minbackprop.pose import pose_errors, pose_from_essential
 from mbp_teach.minbackprop.sampling import draw_minimal_sets
-from mbp_teach.solvers import five_point, sampson_distance
+from mbp_teach.solvers.ransac import Ransac
 
 
 @dataclass
@@ -25,6 +25,18 @@ class PoseEstimate:
     R: torch.Tensor  # (B, 3, 3)
     t: torch.Tensor  # (B, 3)
     inliers: torch.Tensor  # (B, N) bool: the winning hypothesis's inliers
+
+
+class ScoredRansac(Ransac):
+    """``Ransac`` drawing its minimal sets from softmax(logits (B, N)) with ``generator``."""
+
+    def __init__(self, logits: torch.Tensor, threshold: float, iterations: int,
+                 generator: torch.Generator | None = None):
+        super().__init__(threshold, iterations)
+        self.logits, self.generator = logits, generator
+
+    def sample(self, x1: torch.Tensor) -> torch.Tensor:
+        return draw_minimal_sets(self.logits, self.iterations, generator=self.generator).index
 
 
 def check_correspondences(x1: torch.Tensor, x2: torch.Tensor, minimum: int = 5) -> None:
@@ -47,26 +59,15 @@ def estimate_pose(x1: torch.Tensor, x2: torch.Tensor, logits: torch.Tensor | Non
     """RANSAC-style pose for each pair of x1, x2 (B, N, 2) in normalised coordinates.
 
     ``logits`` (B, N) set the sampling distribution softmax(logits); None samples uniformly.
-    ``threshold`` is on the Sampson distance (normalised units: pixels / focal length).
+    ``n_hypotheses`` minimal sets per pair; ``threshold`` is on the Sampson distance (normalised
+    units: pixels / focal length).
     """
     check_correspondences(x1, x2)
     val.check_positive(threshold, "threshold")
     logits = torch.zeros(x1.shape[:2], dtype=x1.dtype) if logits is None else logits.detach()
-    sets = draw_minimal_sets(logits, n_hypotheses, generator=generator)
-    idx = sets.index.unsqueeze(-1).expand(*sets.index.shape, 2)  # (B, K, 5, 2)
-    s1 = torch.gather(x1.unsqueeze(1).expand(-1, n_hypotheses, -1, -1), 2, idx)
-    s2 = torch.gather(x2.unsqueeze(1).expand(-1, n_hypotheses, -1, -1), 2, idx)
-    E, valid = five_point(s1, s2)  # (B, K, 10, 3, 3)
-    B = x1.shape[0]
-    E = E.reshape(B, -1, 3, 3)
-    valid = valid.reshape(B, -1)
-    d = sampson_distance(E, x1.unsqueeze(1), x2.unsqueeze(1))  # (B, H, N)
-    inl = (d < threshold**2) & valid.unsqueeze(-1)
-    best = inl.sum(-1).argmax(-1)  # (B,)
-    E_best = E[torch.arange(B), best]
-    inliers = inl[torch.arange(B), best]
-    R, t = pose_from_essential(E_best, x1, x2, inliers)
-    return PoseEstimate(E_best, R, t, inliers)
+    best = ScoredRansac(logits, threshold, n_hypotheses, generator).run(x1, x2)
+    R, t = pose_from_essential(best.E, x1, x2, best.inlier)
+    return PoseEstimate(best.E, R, t, best.inlier)
 
 
 def evaluate(scene, logits: torch.Tensor | None, *, n_hypotheses: int = 32, threshold_px: float = 2.0,

@@ -1,35 +1,42 @@
 """The results table and figures of a relative-pose comparison (``train.compare`` output).
 
-The table follows the paper's: per backward, stable runs out of the seeds tried, backward time
-per step, and the accuracy of the pose estimated with the learned sampler (medians of the
-rotation and translation errors, AUC of the pose error at 5/10/20 degrees), next to the
-no-learning baseline (uniform sampling). Accuracy is averaged over the stable runs only.
+The table follows the paper's: per method (``train.Method``: backward mode and null space),
+stable runs out of the seeds tried, backward time per step, and the accuracy of the pose
+estimated with the learned sampler (medians of the rotation and translation errors, AUC of the
+pose error at 5/10/20 degrees), next to the no-learning baseline (uniform sampling). Accuracy is
+averaged over the stable runs only.
 """
 
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import numpy as np
 
-from mbp_teach.minbackprop.train import summarise
+from mbp_teach.minbackprop.train import Method, summarise
 
 METRICS = ("rotation_median", "translation_median", "auc5", "auc10", "auc20")
 
 
-def method_label(method: str) -> str:
-    """"autograd/gram_svd" -> "autograd (gram svd null space)"; plain backward modes unchanged."""
-    backward, _, null_space = method.partition("/")
-    return f"{backward} ({null_space.replace('_', ' ')} null space)" if null_space else backward
+def methods(result: dict) -> list[Method]:
+    """The methods of ``result["runs"]``, in the order trained."""
+    return list(dict.fromkeys(Method(r["backward"], r["null_space"]) for r in result["runs"]))
+
+
+def runs_of(result: dict, method: Method) -> list[dict]:
+    """The runs (dicts) of ``result`` trained with ``method``."""
+    return [r for r in result["runs"] if (r["backward"], r["null_space"]) == method]
 
 
 def rows(result: dict) -> list[dict]:
-    """One dict per backward (in the order trained) and a final one for the baseline."""
+    """One dict per method (in the order trained) and a final one for the baseline."""
     out = []
-    for b in dict.fromkeys(r["backward"] for r in result["runs"]):
-        runs = [r for r in result["runs"] if r["backward"] == b]
+    for method in methods(result):
+        runs = runs_of(result, method)
         stable = [r for r in runs if r["failed_at"] is None]
-        row = {"method": f"learned, {method_label(b)}", "backward": b, "stable": len(stable), "runs": len(runs),
+        row = {"method": f"learned, {method.label}", "backward": method.backward, "null_space": method.null_space,
+               "stable": len(stable), "runs": len(runs),
                "backward_ms": _median_ms([t for r in runs for t in r["backward_seconds"]]),
                "solver_ms": _median_ms([t for r in runs for t in r["solver_seconds"]]),
                "backward_cpu_ms": _median_ms([t for r in runs for t in r.get("backward_cpu_seconds", [])]),
@@ -38,8 +45,9 @@ def rows(result: dict) -> list[dict]:
         for m in METRICS:
             row[m] = float(np.mean([s[m] for s in summaries])) if summaries else float("nan")
         out.append(row)
-    base = {"method": "no learning (uniform sampling)", "backward": "-", "stable": None, "runs": None,
-            "backward_ms": None, "solver_ms": None, "backward_cpu_ms": None, "flagged": None}
+    base: dict[str, Any] = {"method": "no learning (uniform sampling)", "backward": "-", "null_space": "-",
+                            "stable": None, "runs": None, "backward_ms": None, "solver_ms": None,
+                            "backward_cpu_ms": None, "flagged": None}
     base.update(summarise(result["baseline"]))
     out.append(base)
     return out

@@ -32,7 +32,6 @@ import torch
 from mbp_teach import data as mbp_data
 from mbp_teach import validation as val
 from mbp_teach.gradients.backward import check_mode
-from mbp_teach.minbackprop.pose import rotation_angle
 from mbp_teach.solvers import eight_point, kabsch
 
 
@@ -83,7 +82,7 @@ def rotation_toy(displacement: float = 0.1) -> tuple[WeightProblem, torch.Tensor
     Q[0] = torch.tensor([1.0 - displacement, displacement, 0.0])
 
     def loss(weights: torch.Tensor, backward: str) -> torch.Tensor:
-        return rotation_angle(kabsch(P, Q, weights, backward=backward))
+        return mbp_data.rotation_angle(kabsch(P, Q, weights, backward=backward))
 
     return WeightProblem(loss, 4, 0, "rotation", "deg", 180.0 / math.pi), P, Q
 
@@ -174,7 +173,7 @@ def kabsch_angle_grad(P, Q, w) -> tuple[np.ndarray, np.ndarray]:
     function theorem, a 3x3 system whose eigenvalues are sums of two singular values (s_i + s_j, with the
     sign of det for the smallest). With a = vee(A - A^T), A = R^T d theta/dR, the chain rule collapses to
     d theta / dM = R [b]_x with (tr(S) I - S) b = a, and d theta / d w_i = q_i^T (R [b]_x) p_i.
-    theta = atan2(|vee(R - R^T)| / 2, (tr R - 1) / 2), as ``pose.rotation_angle``.
+    theta = atan2(|vee(R - R^T)| / 2, (tr R - 1) / 2), as ``data.rotation_angle``.
     Raises ValueError when M has rank < 2 (the rotation is not determined), as ``kabsch`` does.
     """
     theta, grad, deficient = _angle_grad(P, Q, w)

@@ -14,10 +14,10 @@ One step, for a fresh batch of B synthetic image pairs (N correspondences, 30-70
    contain outliers. The surrogate mean_k [e_k + (e_k - mean e).detach() log p_k] has exactly
    this gradient.
 
-A method is a backward mode, optionally with the five-point null-space basis after a slash:
-"autograd", "ift", "ddn", and the paper-style autograd baselines "autograd/svd" and
-"autograd/gram_svd" (``essential.null_space_basis``; the MinBackProp paper's autograd baseline
-differentiates an SVD of the 9x9 Gram matrix, like "autograd/gram_svd").
+A run trains with a ``Method``: the solver's ``backward`` ("autograd", "ift", "ddn") and the
+``null_space`` basis five_point computes ("qr" by default; "svd" and "gram_svd" give the
+paper-style autograd baselines, see ``essential.null_space_basis``: the MinBackProp paper's
+autograd baseline differentiates an SVD of the 9x9 Gram matrix, like ``Method("autograd", "gram_svd")``).
 
 A run is *unstable* from the first step whose loss or any parameter gradient is not finite;
 training stops there (as a crashed run would). Backward time is measured twice: the whole
@@ -32,6 +32,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 import torch
 
@@ -44,6 +45,39 @@ from mbp_teach.minbackprop.ransac import check_correspondences, evaluate
 from mbp_teach.minbackprop.sampling import draw_minimal_sets
 from mbp_teach.solvers import five_point
 from mbp_teach.solvers.essential import check_null_space
+
+
+class Method(NamedTuple):
+    """How gradients cross ``five_point``: its backward mode and the null-space basis it differentiates."""
+
+    backward: str
+    null_space: str = "qr"
+
+    def check(self) -> Method:
+        """Itself, once both names are known (ValueError naming the unknown one otherwise)."""
+        check_mode(self.backward)
+        check_null_space(self.null_space)
+        return self
+
+    @property
+    def label(self) -> str:
+        """"autograd" for the default basis, "autograd (gram svd null space)" for another."""
+        if self.null_space == "qr":
+            return self.backward
+        return f"{self.backward} ({self.null_space.replace('_', ' ')} null space)"
+
+
+# the MinBackProp table's rows: the three backward modes and the paper-style autograd baselines
+METHODS = (Method("autograd"), Method("ift"), Method("ddn"), Method("autograd", "gram_svd"), Method("autograd", "svd"))
+
+
+def as_method(method: Method | str) -> Method:
+    """A checked Method; a plain string is a backward mode with the default null space."""
+    if isinstance(method, str):
+        method = Method(method)
+    if not isinstance(method, Method):
+        raise ValueError(f"method: expected a Method or a backward mode such as 'ift', got {method!r}")
+    return method.check()
 
 
 @dataclass
@@ -91,6 +125,7 @@ class Run:
 
     backward: str
     seed: int
+    null_space: str = "qr"
     loss: list[float] = field(default_factory=list)
     backward_seconds: list[float] = field(default_factory=list)  # whole loss.backward(), wall time
     backward_cpu_seconds: list[float] = field(default_factory=list)  # the same, this process's CPU time
@@ -105,15 +140,9 @@ class Run:
     def stable(self) -> bool:
         return self.failed_at is None
 
-
-def parse_method(method: str) -> tuple[str, str]:
-    """(backward, null_space) of a method label "backward" or "backward/null_space"."""
-    if not isinstance(method, str):
-        raise ValueError(f"backward: expected a string such as 'ift' or 'autograd/gram_svd', got {method!r}")
-    backward, _, null_space = method.partition("/")
-    check_mode(backward)
-    check_null_space(null_space or "qr")
-    return backward, null_space or "qr"
+    @property
+    def method(self) -> Method:
+        return Method(self.backward, self.null_space)
 
 
 def scene_batch(config: Config, batch: int, generator) -> mbp_data.TwoView:
@@ -158,15 +187,15 @@ class _SolverClock:
         return (self.end - self.start) if (self.start is not None and self.end is not None) else float("nan")
 
 
-def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, backward: str,
+def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, method: Method,
               generator: torch.Generator, clock: _SolverClock | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(surrogate loss, mean error e) for one batch; see the module docstring."""
     logits = net(scene.x1, scene.x2)
     sets = draw_minimal_sets(logits, config.n_sets, tau=config.tau, generator=generator)
     s1, s2 = sets.gather(scene.x1), sets.gather(scene.x2)
-    mode, null_space = parse_method(backward)
     # null_space only when not the default, so a stand-in five_point(x1, x2, backward) still fits
-    E, valid = five_point(s1, s2, backward=mode, **({"null_space": null_space} if null_space != "qr" else {}))
+    extra: dict[str, Any] = {"null_space": method.null_space} if method.null_space != "qr" else {}
+    E, valid = five_point(s1, s2, backward=method.backward, **extra)
     if clock is not None and E.requires_grad:
         E.register_hook(clock.output)
         s1.register_hook(clock.input)  # s1's gradient is the last one the solver produces
@@ -176,12 +205,12 @@ def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, backw
     return surrogate, err.mean().detach()
 
 
-def train(config: Config, backward: str = "ift", seed: int = 0, *, progress: Callable[[], None] | None = None,
-          evaluate_after: bool = True) -> tuple[Run, OutlierFilter]:
-    """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps with ``backward``
-    (a method label, see the module docstring)."""
+def train(config: Config, backward: str = "ift", seed: int = 0, *, null_space: str = "qr",
+          progress: Callable[[], None] | None = None, evaluate_after: bool = True) -> tuple[Run, OutlierFilter]:
+    """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps, differentiating
+    ``five_point`` with ``backward`` through the ``null_space`` basis (see the module docstring)."""
     config.validate()
-    parse_method(backward)
+    method = Method(backward, null_space).check()
     torch.manual_seed(seed)
     net = OutlierFilter(config.width, config.blocks).double()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -189,11 +218,11 @@ def train(config: Config, backward: str = "ift", seed: int = 0, *, progress: Cal
     # gives every backward the same data and the same minimal-set draws.
     pool = scene_batch(config, config.batch * config.steps, torch.Generator().manual_seed(seed))
     sample_gen = torch.Generator().manual_seed(seed + 7919)
-    run = Run(backward, seed)
+    run = Run(backward, seed, null_space)
     for k in range(config.steps):
         scene = _slice(pool, slice(k * config.batch, (k + 1) * config.batch))
         clock = _SolverClock()
-        loss, err = step_loss(net, scene, config, backward, sample_gen, clock)
+        loss, err = step_loss(net, scene, config, method, sample_gen, clock)
         run.loss.append(float(err))
         opt.zero_grad()
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -246,18 +275,23 @@ def summarise(errors: dict[str, list[float]]) -> dict[str, float]:
             "auc5": auc[0], "auc10": auc[1], "auc20": auc[2]}
 
 
-def compare(config: Config, backwards: Iterable[str] = ("autograd", "ift", "ddn", "autograd/gram_svd", "autograd/svd"),
-            seeds: Iterable[int] = (0, 1, 2),
+def compare(config: Config, methods: Iterable[Method | str] = METHODS, seeds: Iterable[int] = (0, 1, 2),
             *, progress: Callable[[], None] | None = None) -> dict:
-    """Train every (backward, seed) pair and evaluate; also the untrained baseline. Plain dicts out."""
+    """Train every (method, seed) pair and evaluate; also the untrained baseline. Plain dicts out.
+
+    A method given as a string is a backward mode with the default null space.
+    """
     config.validate()
+    checked = [as_method(m) for m in methods]
+    seeds = list(seeds)
     # One intra-op thread: these tensors are small, so a second thread costs more in hand-over
     # than it saves (2-3x slower on a busy 2-core machine), and a fixed thread count keeps the
     # floating-point reductions, hence the results, identical from machine to machine.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        runs = [train(config, b, s, progress=progress)[0] for b in backwards for s in seeds]
+        runs = [train(config, m.backward, s, null_space=m.null_space, progress=progress)[0]
+                for m in checked for s in seeds]
         baseline = evaluate_filter(None, config)
     finally:
         torch.set_num_threads(threads)

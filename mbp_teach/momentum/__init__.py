@@ -4,5 +4,5 @@
 - ``adaptive``: backprop with adaptive momentum (Agarwal, Klobusicky & Schonfeld);
 - ``dagnet``: networks whose layers form a directed acyclic graph (skip connections);
 - ``skip``, ``autoencoder``: the depth and compression experiments of notebook 05;
-- ``plots``, ``panels``, ``tau_panel``, ``exercises``: figures, sliders and checked exercises.
+- ``plots``, ``panels``, ``exercises``: figures (notebooks 04-05), sliders and checked exercises.
 """

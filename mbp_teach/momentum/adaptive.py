@@ -5,7 +5,8 @@
 
 with g_k the gradient of the batch error E at w_k. The momentum term tau_k dw_k has length exactly
 tau ||g_k||: it can never outgrow the gradient, which is what the convergence proofs use
-(monotone decrease of E for small enough eta and tau, ||g_k|| -> 0, w_k -> w*; Agarwal, Klobusicky & Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404).
+(monotone decrease of E for small enough eta and tau, ||g_k|| -> 0, w_k -> w*; Agarwal, Klobusicky
+& Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404).
 Norms are over all parameters of a parameter group (the weight vector w of the theory).
 """
 
@@ -170,28 +171,3 @@ def tau_sweep(taus, seeds, eta: float = 0.1, steps: int = 300, progress=None) ->
     out["count_min"] = out["count"].min(axis=0)
     out["count_max"] = out["count"].max(axis=0)
     return out
-
-
-def violations_figure(taus, sweep: dict[str, np.ndarray], steps: int, eta: float):
-    """Violations per tau (every seed a dot, the median a line) and the first violating step."""
-    from mbp_teach.plotting import new_figure
-
-    fig, (a, b) = new_figure(1, 2, figsize=(10.0, 3.6))
-    taus = np.asarray(taus)
-    count, first = sweep["count"], sweep["first"]
-    for s in range(count.shape[0]):
-        a.plot(taus, count[s], "o", ms=4, color="C0", alpha=0.5)
-    a.plot(taus, np.median(count, axis=0), "-", color="C0", label=f"median over {count.shape[0]} seeds")
-    a.set_xlabel("momentum factor τ")
-    a.set_ylabel(f"steps where E increases (of {steps})")
-    a.set_title(f"monotonicity violations, η = {eta:g}", fontsize=10)
-    a.legend(fontsize=8)
-    hit = np.where(first >= 0, first, np.nan)
-    for s in range(first.shape[0]):
-        b.plot(taus, hit[s], "o", ms=4, color="C3", alpha=0.6)
-    b.set_xlabel("momentum factor τ")
-    b.set_ylabel("first step with E(w_k+1) > E(w_k)")
-    b.set_title("where monotone decrease first fails (no dot: never)", fontsize=10)
-    b.set_xlim(a.get_xlim())
-    fig.tight_layout()
-    return fig

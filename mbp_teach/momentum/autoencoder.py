@@ -23,7 +23,6 @@ import torch
 
 from mbp_teach.momentum.adaptive import AdaptiveMomentum
 from mbp_teach.momentum.dagnet import DAGNet, chain_edges
-from mbp_teach.plotting import new_figure
 
 SIDE = 8
 CODE = 4
@@ -128,31 +127,3 @@ def summary_table(results: list[Result], target: float) -> str:
         lines.append(f"{name:<22}{mse.mean():>10.5f} ± {mse.std():.5f}{psnr.mean():>9.2f} ± {psnr.std():.2f}"
                      f"{steps:>24}{g.mean():>12.4f} ± {g.std():.4f}")
     return "\n".join(lines)
-
-
-def curves_figure(results: list[Result], target: float, x_test: torch.Tensor | None = None, nets=None):
-    """Training MSE per step (thin: seeds, thick: median) with the target; optional reconstructions."""
-    extra = 1 if x_test is not None and nets else 0
-    fig, axes = new_figure(1, 1 + extra, figsize=(6.5 + 4.5 * extra, 3.9), squeeze=False)
-    ax = axes[0, 0]
-    names = list(dict.fromkeys(r.name for r in results))
-    for k, name in enumerate(names):
-        curves = np.array([r.train_mse for r in results if r.name == name])
-        for c in curves:
-            ax.semilogy(c, color=f"C{k}", lw=0.6, alpha=0.4)
-        ax.semilogy(np.median(curves, axis=0), color=f"C{k}", lw=2, label=f"{name} (median of {len(curves)} seeds)")
-    ax.axhline(target, color="k", ls=":", lw=1, label=f"target MSE {target:g}")
-    ax.set_xlabel("step (full batch)")
-    ax.set_ylabel("training MSE per pixel (intensity²)")
-    ax.legend(fontsize=8)
-    ax.set_title("Autoencoder training with adaptive momentum", fontsize=10)
-    if extra:
-        ax = axes[0, 1]
-        rows = [x_test[:6]] + [n(x_test[:6]).detach() for n in nets.values()]
-        tiles = torch.cat([torch.cat(list(r.reshape(-1, SIDE, SIDE)), dim=1) for r in rows], dim=0)
-        ax.imshow(tiles.clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
-        ax.set_yticks([SIDE * (k + 0.5) for k in range(len(rows))], ["input"] + list(nets))
-        ax.set_xticks([])
-        ax.set_title("test images and their reconstructions (seed 0)", fontsize=10)
-    fig.tight_layout()
-    return fig

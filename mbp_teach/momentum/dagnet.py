@@ -45,7 +45,7 @@ def edge_list(graph: Graph | None, n: int, name: str = "edges") -> list[tuple[in
         a = np.asarray(graph.detach().cpu() if isinstance(graph, torch.Tensor) else graph)
         if a.shape != (n, n):
             raise ValueError(f"{name}: adjacency matrix must be ({n}, {n}) for {n} nodes, got {a.shape}")
-        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(a))]
+        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(a), strict=True)]
     else:
         items = graph.items() if isinstance(graph, Mapping) else enumerate(graph)
         for i, succ in items:
@@ -262,49 +262,3 @@ class DAGNet(nn.Module):
                 if jj == j:
                     d[j] = max(d[j], d[i] + 1)
         return d
-
-    def draw(self, ax=None, title: str | None = None):
-        """Draw the graph: nodes in columns by depth (labelled with widths), skips as arcs."""
-        from mbp_teach.plotting import new_figure
-
-        if ax is None:
-            fig, ax = new_figure(figsize=(max(4.0, 0.9 * len(self.sizes)), 2.6))
-        else:
-            fig = ax.figure
-        depth = self.depth()
-        cols: dict[int, list[int]] = {}
-        for j, dj in enumerate(depth):
-            cols.setdefault(dj, []).append(j)
-        pos = {}
-        for dj, nodes in cols.items():
-            for r, j in enumerate(nodes):
-                pos[j] = (float(dj), (r - (len(nodes) - 1) / 2) * 0.8)
-        top, bottom = 0.6, -0.6
-        for kind, pairs in (("dense", self.dense), ("identity", self.ident)):
-            for i, j in pairs:
-                (x0, y0), (x1, y1) = pos[i], pos[j]
-                span = x1 - x0
-                bend = 0.0 if span <= 1 else 0.25 * (span - 1) + 0.25
-                if kind == "identity":
-                    bend = -bend if bend else -0.35
-                xs = np.linspace(x0, x1, 30)
-                ys = np.linspace(y0, y1, 30) + bend * np.sin(np.linspace(0, np.pi, 30))
-                top, bottom = max(top, ys.max() + 0.3), min(bottom, ys.min() - 0.3)
-                ax.plot(xs, ys, color="C0" if kind == "dense" else "C1", ls="-" if kind == "dense" else "--",
-                        lw=1.2, zorder=1)
-        for j, (x, y) in pos.items():
-            ax.scatter([x], [y], s=380, color="w", edgecolors="k", zorder=2)
-            ax.text(x, y, str(self.sizes[j]), ha="center", va="center", fontsize=8, zorder=3)
-        ax.plot([], [], color="C0", label="dense edge W_ij")
-        if self.ident:
-            ax.plot([], [], color="C1", ls="--", label="identity skip")
-        ax.text(pos[0][0], pos[0][1] - 0.35, "input", ha="center", va="top", fontsize=7)
-        last = len(self.sizes) - 1
-        ax.text(pos[last][0], pos[last][1] - 0.35, "output", ha="center", va="top", fontsize=7)
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
-        ax.set_xlim(-0.5, max(depth) + 0.5)
-        ax.set_ylim(bottom, top + 0.3)
-        ax.set_axis_off()
-        ax.set_title(title or f"{len(self.sizes)} nodes (numbers: widths), {self.parameter_count()} parameters",
-                     fontsize=9)
-        return fig

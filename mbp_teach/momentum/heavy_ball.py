@@ -11,12 +11,14 @@ the state (z_k, w_k) of one direction is multiplied by
 
 at every step, so the error shrinks like rho(R)^k: ``rate(alpha, beta, lam)`` = rho(R), the
 per-eigenvalue convergence factor. R's eigenvalues solve mu^2 - (1 + beta - alpha lam) mu + beta = 0;
-when they are complex |mu|^2 = det R = beta, so the rate is sqrt(beta). References: Agarwal, Klobusicky & Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404,
-Polyak (1964), Goh, "Why Momentum Really Works", Distill (2017).
+when they are complex |mu|^2 = det R = beta, so the rate is sqrt(beta). References: Agarwal,
+Klobusicky & Schonfeld, J. Comput. Math. 39(1), 2021; arXiv 1705.07404, Polyak (1964),
+Goh, "Why Momentum Really Works", Distill (2017).
 
 Accepted inputs, the same in every function here: scalars may be any real scalar type (Python,
 NumPy, 0-d tensor; ``validation.as_real_scalar``), and must be finite; momentum beta lies in
-[0, 1] (``BETA_RANGE``; beta = 1 is undamped and never converges, beta < 0 or > 1 is refused); alpha, lam and alpha*lam may be any finite real in the theory functions
+[0, 1] (``BETA_RANGE``; beta = 1 is undamped and never converges, beta < 0 or > 1 is refused);
+alpha, lam and alpha*lam may be any finite real in the theory functions
 (``rate``, ``regime``, ``iteration_matrix``: alpha*lam <= 0 is the divergent edge of the map),
 while a run (``heavy_ball``) needs a step size alpha > 0. Anything else is a ``ValueError``.
 """
@@ -39,7 +41,6 @@ MONOTONE = "monotone decrease"
 ONE_STEP = "one-step convergence"
 OSCILLATION = "monotone oscillation"
 DIVERGENCE = "divergence"
-REGIMES = (RIPPLES, MONOTONE, ONE_STEP, OSCILLATION, DIVERGENCE)
 
 BETA_RANGE = (0.0, 1.0)  # momentum beta in [0, 1]; beta = 1 (no friction) is the edge where rate = 1
 

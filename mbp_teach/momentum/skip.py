@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from mbp_teach.momentum.dagnet import DAGNet, chain_edges
-from mbp_teach.plotting import new_figure
 
 # weight_std 2, bias_std 0.5: a tanh network in its chaotic regime, where depth hurts a plain net.
 WEIGHT_STD = 2.0
@@ -90,29 +89,3 @@ def depth_sweep(depths, seeds, width: int = 64, m: int = 256, variants: dict | N
         net = deep_tanh_net(int(depths[d]), width, seed=int(seeds[s]), **variants[name])
         out[name][s, d] = neighbour_correlation(input_gradients(net, x))
     return out
-
-
-def depth_figure(depths, corr: dict[str, np.ndarray], grads: dict[str, np.ndarray], norms: dict[str, np.ndarray],
-                 x: np.ndarray):
-    """Three panels: correlation against depth; f'(x) of the deepest nets; per-layer gradient norms."""
-    fig, axes = new_figure(1, 3, figsize=(14.0, 3.9))
-    for k, name in enumerate(corr):
-        c = corr[name]
-        axes[0].plot(depths, np.median(c, axis=0), "-o", ms=4, color=f"C{k}", label=name)
-        axes[0].fill_between(depths, c.min(axis=0), c.max(axis=0), color=f"C{k}", alpha=0.15)
-        g = grads[name]
-        axes[1].plot(x, g / np.abs(g).max(), color=f"C{k}", lw=1, label=name)
-        axes[2].semilogy(np.arange(1, len(norms[name]) + 1), norms[name], "-o", ms=3, color=f"C{k}", label=name)
-    axes[0].set_xlabel("depth (hidden layers)")
-    axes[0].set_ylabel("corr(f'(x_i), f'(x_i+1))")
-    axes[0].set_title("gradient smoothness (median, band: min–max over seeds)", fontsize=9)
-    axes[0].axhline(0.0, color="0.6", lw=0.8)
-    axes[0].legend(fontsize=8)
-    axes[1].set_xlabel("input x")
-    axes[1].set_ylabel("f'(x) / max |f'|  (normalised)")
-    axes[1].set_title(f"input-gradient of a depth-{max(depths)} net", fontsize=9)
-    axes[2].set_xlabel("layer j (1 = next to the input)")
-    axes[2].set_ylabel("||dE/dθ_j||  (log scale)")
-    axes[2].set_title(f"per-layer gradient norm, depth {max(depths)}", fontsize=9)
-    fig.tight_layout()
-    return fig

@@ -6,9 +6,13 @@ confidence p, RANSAC needs k = log(1 - p) / log(1 - r^s) samples: at r = 0.5 and
 is 146 samples of 5 points but 1177 of 8. Smaller samples, exponentially fewer trials: that is
 why solvers using the *minimal* number of points are worth their algebra.
 
-``ransac_essential`` runs every sample of every pair in one batched ``five_point`` call (no
-Python loop over iterations), scores all hypotheses by Sampson distance, keeps the one with
-most inliers, and refits F on those inliers with the weighted 8-point algorithm.
+``Ransac.run`` is the hypothesise-score-select loop every RANSAC of the course shares: K minimal
+sets of 5 per pair, every set solved in one batched ``five_point`` call (no Python loop over
+iterations, up to 10 essential matrices per set), every hypothesis scored by the number of
+correspondences whose Sampson distance is below the threshold, and the first one with most
+inliers kept. A variant overrides one step: ``Ransac.sample`` draws uniformly (below);
+``mbp_teach.minbackprop.ransac`` draws by a network's scores. ``ransac_essential`` is the plain
+loop followed by a weighted 8-point refit of F on the winner's inliers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import torch
 from mbp_teach import validation as val
 from mbp_teach.data import generator
 from mbp_teach.solvers import eight_point, five_point, sampson_distance
+
+SAMPLE_SIZE = 5  # five_point's minimal set
 
 
 def iterations_needed(inlier_ratio: float, sample_size: int, confidence: float = 0.99) -> int:
@@ -42,18 +48,55 @@ def sample_indices(n: int, size: int, iterations: int, batch: tuple[int, ...], s
 
 
 @dataclass
-class RansacResult:
-    """Best hypothesis per pair: E (..., 3, 3) from 5 points, its inliers, and the refitted F."""
+class Consensus:
+    """The winning hypothesis per pair, and how many hypotheses took part."""
 
-    E: torch.Tensor  # (..., 3, 3), unit Frobenius norm
-    inlier: torch.Tensor  # (..., N) bool, Sampson distance below the threshold
+    E: torch.Tensor  # (..., 3, 3) unit Frobenius norm
+    inlier: torch.Tensor  # (..., N) bool: Sampson distance below the threshold
     count: torch.Tensor  # (...,) number of inliers
-    refit: torch.Tensor  # (..., 3, 3) weighted 8-point on the inliers (normalised coordinates)
-    hypotheses: int  # valid hypotheses scored per pair, on average
+    hypotheses: int  # real solutions scored per pair, on average
+
+
+class Ransac:
+    """Hypothesise, score, select for E from normalised correspondences x1, x2 (..., N, 2).
+
+    ``threshold`` is on the Sampson distance, in normalised units (pixels / focal length);
+    ``iterations`` minimal sets per pair. Override ``sample`` to draw the sets differently.
+    """
+
+    def __init__(self, threshold: float, iterations: int, seed=0):
+        self.threshold, self.iterations, self.seed = threshold, iterations, seed
+
+    def sample(self, x1: torch.Tensor) -> torch.Tensor:
+        """(..., iterations, 5) indices of the minimal sets: uniform, distinct within a set."""
+        return sample_indices(x1.shape[-2], SAMPLE_SIZE, self.iterations, x1.shape[:-2], self.seed)
+
+    def run(self, x1: torch.Tensor, x2: torch.Tensor) -> Consensus:
+        idx = self.sample(x1)  # (..., K, 5)
+        E, valid = five_point(_pick(x1, idx), _pick(x2, idx))  # (..., K, 10, 3, 3), (..., K, 10)
+        E, valid = E.flatten(-4, -3), valid.flatten(-2)  # H = 10 K hypotheses per pair
+        d = sampson_distance(E, x1.unsqueeze(-3), x2.unsqueeze(-3))  # (..., H, N)
+        inliers = (d < self.threshold**2) & valid.unsqueeze(-1)
+        best = inliers.sum(-1).argmax(-1, keepdim=True)  # (..., 1): the first of the largest counts
+        E_best = torch.take_along_dim(E, best[..., None, None], dim=-3).squeeze(-3)
+        inlier = torch.take_along_dim(inliers, best[..., None], dim=-2).squeeze(-2)
+        return Consensus(E_best, inlier, inlier.sum(-1), int(valid.sum(-1).float().mean()))
+
+
+def _pick(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Points (..., K, m, D) of x (..., N, D) at indices idx (..., K, m)."""
+    return torch.take_along_dim(x.unsqueeze(-3), idx.unsqueeze(-1), dim=-2)
+
+
+@dataclass
+class RansacResult(Consensus):
+    """``Consensus`` and F (..., 3, 3) refitted by the weighted 8-point on the inliers (normalised coordinates)."""
+
+    refit: torch.Tensor
 
 
 def ransac_essential(x1, x2, *, iterations: int = 100, threshold: float = 2e-3, seed=0) -> RansacResult:
-    """RANSAC for E from normalised correspondences x1, x2 (..., N, 2), N >= 8.
+    """RANSAC for E from normalised correspondences x1, x2 (..., N, 2), N >= 8, then the 8-point refit.
 
     ``threshold``: on the Sampson distance, in normalised units (pixels / focal length).
     """
@@ -64,26 +107,11 @@ def ransac_essential(x1, x2, *, iterations: int = 100, threshold: float = 2e-3, 
     val.check_shape(x1, "x1", (None, 2))
     if x1.shape != x2.shape:
         raise ValueError(f"x1 and x2: shapes must match, got {tuple(x1.shape)} and {tuple(x2.shape)}")
-    batch, n = x1.shape[:-2], x1.shape[-2]
-    if n < 8:
-        raise ValueError(f"x1: too few points, need at least 8, got {n}")
-    idx = sample_indices(n, 5, iterations, batch, seed)  # (..., k, 5)
-
-    def pick(x):
-        return torch.gather(x.unsqueeze(-3).expand(*batch, iterations, n, 2), -2,
-                            idx.unsqueeze(-1).expand(*idx.shape, 2))
-
-    E, valid = five_point(pick(x1), pick(x2))  # (..., k, 10, 3, 3)
-    d = sampson_distance(E, x1[..., None, None, :, :], x2[..., None, None, :, :])  # (..., k, 10, N)
-    inl = (d < threshold**2) & valid.unsqueeze(-1)
-    counts = inl.sum(-1).flatten(-2)  # (..., k * 10)
-    best = counts.argmax(-1)  # first of the largest
-    E_best = torch.gather(E.flatten(-4, -3), -3, best[..., None, None, None].expand(*batch, 1, 3, 3)).squeeze(-3)
-    inlier = torch.gather(inl.flatten(-3, -2), -2, best[..., None, None].expand(*batch, 1, n)).squeeze(-2)
-    count = inlier.sum(-1)
-    w = inlier.to(x1.dtype)
-    if bool((count < 8).any()):
-        raise ValueError(f"RANSAC found fewer than 8 inliers for {int((count < 8).sum())} pair(s): "
+    if x1.shape[-2] < 8:
+        raise ValueError(f"x1: too few points, need at least 8, got {x1.shape[-2]}")
+    best = Ransac(threshold, iterations, seed).run(x1, x2)
+    if bool((best.count < 8).any()):
+        raise ValueError(f"RANSAC found fewer than 8 inliers for {int((best.count < 8).sum())} pair(s): "
                          "raise the threshold or the iterations")
-    refit = eight_point(x1, x2, w)
-    return RansacResult(E_best, inlier, count, refit, int(valid.sum(-1).sum(-1).float().mean()))
+    refit = eight_point(x1, x2, best.inlier.to(x1.dtype))
+    return RansacResult(best.E, best.inlier, best.count, best.hypotheses, refit)

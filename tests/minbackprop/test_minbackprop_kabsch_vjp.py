@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from mbp_teach.data import rotation_angle
 from mbp_teach.minbackprop import toys
-from mbp_teach.minbackprop.pose import rotation_angle
 from mbp_teach.solvers import kabsch
 
 

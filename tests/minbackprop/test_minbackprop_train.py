@@ -80,6 +80,21 @@ def test_bad_configurations_give_clear_errors():
         estimate_pose(scene.x1, scene.x2)
 
 
+def test_a_method_is_a_backward_and_a_null_space():
+    assert train.as_method("ift") == train.Method("ift", "qr") and train.Method("ift").label == "ift"
+    assert train.Method("autograd", "gram_svd").label == "autograd (gram svd null space)"
+    for bad, match in ((train.Method("autograd", "lu"), "null_space"), (train.Method("magic", "svd"), "backward"),
+                       ("autograd/gram_svd", "backward"), (("autograd", "svd"), "method")):
+        with pytest.raises(ValueError, match=match):
+            train.as_method(bad)
+    config = replace(SHORT, n_points=40, batch=2, n_sets=6, steps=2, eval_pairs=4, eval_hypotheses=4)
+    run, _ = train.train(config, "autograd", seed=0, null_space="svd")
+    assert run.stable and len(run.loss) == 2 and run.method == train.Method("autograd", "svd")
+    result = train.compare(config, [train.Method("autograd", "gram_svd"), "autograd"], (0,))
+    assert [r["method"] for r in report.rows(result)[:2]] == ["learned, autograd (gram svd null space)",
+                                                               "learned, autograd"]
+
+
 def test_report_table_has_every_backward_and_the_baseline():
     config = replace(SHORT, steps=2, eval_pairs=8)
     result = train.compare(config, ("autograd", "ift"), (0, 1))

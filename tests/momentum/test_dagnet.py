@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mbp_teach.momentum.dagnet import DAGNet, chain_edges, dense_edges, skip_edges
+from mbp_teach.momentum.plots import draw_dag
 
 
 def gen(seed=0):
@@ -76,7 +77,7 @@ def test_cut_depth_and_drawing():
     net = DAGNet([4, 3, 2, 3, 4], edges)
     assert net.is_cut(2) and not net.is_cut(1)
     assert net.depth() == [0, 1, 2, 3, 4]
-    fig = net.draw()
+    fig = draw_dag(net)
     assert len(fig.axes[0].lines) >= len(net.dense)
 
 

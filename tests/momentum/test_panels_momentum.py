@@ -10,8 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from mbp_teach.momentum import heavy_ball as mom  # noqa: E402
-from mbp_teach.momentum.panels import MomentumLab  # noqa: E402
-from mbp_teach.momentum.tau_panel import TauPanel  # noqa: E402
+from mbp_teach.momentum.panels import MomentumLab, TauPanel  # noqa: E402
 
 
 def finite_lines(fig):
@@ -121,7 +120,7 @@ def test_lab_trajectory_is_heavy_ball_bit_for_bit():
         lab = MomentumLab(n=n, steps=60)
         traj, rel, kept = lab.simulate(alpha, beta, kappa)
         lam = torch.from_numpy(lab.lams(kappa))
-        ref = mom.heavy_ball(lambda w: lam * w, torch.ones(n, dtype=torch.float64), alpha, beta, 60)
+        ref = mom.heavy_ball(lambda w, lam=lam: lam * w, torch.ones(n, dtype=torch.float64), alpha, beta, 60)
         assert np.array_equal(traj, ref.numpy())
         loss = mom.quadratic_loss(ref, lam.numpy()).numpy()
         assert np.allclose(rel[:kept], (loss / loss[0])[:kept], rtol=1e-14, atol=0)
