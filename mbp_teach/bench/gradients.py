@@ -7,19 +7,20 @@ IFT against autograd, backward alone and forward + backward, the two interleaved
 Timing: for each solver, method and batch size, the median over ``--repeats`` runs of
 ``loss.backward()`` alone (the forward, identical for every method, is not timed; the IFT and
 DDN forwards also prepare a little: the five-point SVD frame, the 8-point eigenvectors).
-Failures: over ``--problems`` random problems and as many near-degenerate ones
-(``gradient_problems``: repeated singular values for the rotations, nearly planar scenes for
-F, nearly pure rotations for E), the share of problems whose gradient has a non-finite entry,
+Failures: over ``--problems`` random problems and as many near-degenerate ones (each solver's
+``SolverSpec.inputs`` with gaps over its ``gap_decades``: repeated singular values for the rotations,
+nearly planar scenes for F, nearly pure rotations for E), the share of problems whose gradient has a non-finite entry,
 the share the IFT/DDN backward flagged (zero gradient + warning; for five_point, a share of
 the valid solutions), and the share whose gradient
 differs from IFT's by more than 1e-6 relative (and the share whose gradient is exactly zero).
 Timings on a shared CPU vary; say so when quoting. ``--clock cpu`` measures this process's CPU
 time instead of wall time: with one thread it hardly changes when other jobs load the machine.
 
-five_point also gets the paper-style autograd baselines (``BASELINES``): autograd with the null
-space taken from an SVD instead of the QR + projector (``essential.null_space_basis``):
-"autograd (svd null space)", the 5x9 epipolar matrix with full_matrices=True, and
-"autograd (gram svd null space)", the 9x9 Gram matrix A^T A as in nabla-RANSAC / kornia.
+A solver's spec may declare further autograd baselines (``SolverSpec.baselines``: label -> solver
+options); five_point declares the paper-style ones: autograd with the null space taken from an SVD
+instead of the QR + projector (``essential.null_space_basis``), "autograd (svd null space)", the 5x9
+epipolar matrix with full_matrices=True, and "autograd (gram svd null space)", the 9x9 Gram matrix
+A^T A as in nabla-RANSAC / kornia.
 """
 
 from __future__ import annotations
@@ -33,25 +34,23 @@ import torch
 
 from mbp_teach.gradients import implicit
 from mbp_teach.gradients import problems as gp
+from mbp_teach.gradients.plots import backward_time_figure
 
 METHODS = ("autograd", "ift", "ddn")
-# label -> (backward, null_space) of five_point's paper-style autograd baselines
-BASELINES = {"autograd (svd null space)": ("autograd", "svd"),
-             "autograd (gram svd null space)": ("autograd", "gram_svd")}
 FIGURE = "02_backward_time"
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def methods(name: str) -> tuple[str, ...]:
-    """The methods benchmarked for solver ``name``: METHODS, and BASELINES for five_point."""
-    return METHODS + (tuple(BASELINES) if name == "five_point" else ())
+    """The methods benchmarked for solver ``name``: METHODS, then the baselines its spec declares."""
+    return METHODS + tuple(gp.spec(name).baselines)
 
 
-def _backward(method: str) -> tuple[str, dict]:
-    """(backward mode, extra solver options) of a method label."""
-    if method in BASELINES:
-        backward, null_space = BASELINES[method]
-        return backward, {"null_space": null_space}
+def _backward(name: str, method: str) -> tuple[str, dict]:
+    """(backward mode, extra solver options) of a method label of solver ``name``."""
+    baselines = gp.spec(name).baselines
+    if method in baselines:
+        return "autograd", dict(baselines[method])
     return method, {}
 
 
@@ -78,7 +77,7 @@ def _gradients(name: str, method: str, x: tuple[torch.Tensor, ...], clock: str =
     """(per-problem flat gradient (B, m), backward seconds, flags of the IFT/DDN backward); appends
     (forward seconds, backward seconds) to ``times`` if given."""
     xs = tuple(t.detach().clone().requires_grad_(True) for t in x)
-    backward, options = _backward(method)
+    backward, options = _backward(name, method)
     each = gp.per_problem_loss(name, **options)
     now = CLOCKS[clock]
     with warnings.catch_warnings():
@@ -119,13 +118,20 @@ def compare_five_point(batch: int, repeats: int, methods_: tuple[str, ...] = ("a
 
 
 def failure_shares(name: str, problems: int, seed: int = 1) -> dict[str, dict[str, dict[str, float]]]:
-    """{set: {method: {nonfinite, zero, flagged, differs_from_ift}}} for random and near-degenerate sets."""
+    """{set: {method: {nonfinite, zero, flagged, differs_from_ift}}} for random and near-degenerate sets.
+
+    The near-degenerate set spans the spec's ``gap_decades``: one gap per problem, log-uniform, if the
+    spec takes a tensor of gaps, else an equal share of the problems at each power of ten."""
+    spec = gp.spec(name)
     sets = {"random": gp.inputs(name, problems, seed=seed)}
-    if name in ("kabsch", "rigid_transform"):
-        sets["near-degenerate"] = gp.inputs(name, problems, seed=seed, gap=gp.log_gaps(problems, seed, 1e-16, 1e-2))
+    low, high = spec.gap_decades
+    if spec.gap_per_problem:
+        sets["near-degenerate"] = gp.inputs(name, problems, seed=seed,
+                                            gap=gp.log_gaps(problems, seed, 10.0 ** low, 10.0 ** high))
     else:
-        chunks = [gp.inputs(name, problems // 10, seed=seed + k, gap=10.0 ** (-12 + k)) for k in range(10)]
-        sets["near-degenerate"] = tuple(torch.cat(parts) for parts in zip(*chunks))
+        decades = high - low + 1
+        chunks = [gp.inputs(name, problems // decades, seed=seed + k, gap=10.0 ** (low + k)) for k in range(decades)]
+        sets["near-degenerate"] = tuple(torch.cat(parts) for parts in zip(*chunks, strict=True))
     return {label: shares_on(name, x) for label, x in sets.items()}
 
 
@@ -145,31 +151,6 @@ def shares_on(name: str, x: tuple[torch.Tensor, ...], off: float = 1e-6) -> dict
         diff = (grads[method] - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-300)
         rows[method]["differs_from_ift"] = float((~(diff <= off)).double().mean())
     return rows
-
-
-def plot(times: dict, path_name: str = FIGURE, clock: str = "wall"):
-    from mbp_teach.notebook import save_figure
-    from mbp_teach.plotting import new_figure
-
-    names = list(times)
-    fig, axes = new_figure(1, len(names), figsize=(3.3 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        for k, method in enumerate(methods(name)):
-            pts = sorted((int(b), t) for b, t in times[name].get(method, {}).items())
-            if pts:
-                ax.loglog([p[0] for p in pts], [1e3 * p[1] for p in pts], "o-" if k < 3 else "s--", color=f"C{k}",
-                          label=method, ms=3)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("batch size (problems)")
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("backward CPU time (ms)" if clock == "cpu" else "backward time (ms)")
-    axes[0][0].legend(fontsize=8)
-    if "five_point" in names and len(names) > 1:  # the only panel with the SVD baselines
-        axes[0][names.index("five_point")].legend(fontsize=6)
-    fig.tight_layout()
-    if path_name:
-        save_figure(fig, path_name)
-    return fig
 
 
 def five_point_rows(batches: list[int], repeats: int, clock: str) -> list[dict]:
@@ -197,7 +178,7 @@ def peer_backward_rows(batches: list[int], repeats: int) -> list[dict]:
         scene = data.two_view(5, b, seed=2, dtype=torch.float64)
         leaves = [x.detach().clone().requires_grad_() for x in (scene.x1, scene.x2)]
         times: dict[str, list[float]] = {k: [] for k in solvers}
-        for k, f in solvers.items():  # warm-up
+        for f in solvers.values():  # warm-up
             _peer_loss(*f(*leaves)).backward()
         for _ in range(repeats):
             for k, f in solvers.items():
@@ -261,14 +242,15 @@ def run(args) -> int:
                     print(f"{name:<16} {method:<30} batch {b:>5}: {1e3 * times[name][method][b]:10.2f} ms", flush=True)
     shares = {name: failure_shares(name, args.problems) for name in solvers} if args.problems > 0 else {}
     if not args.no_plot:
-        plot(times, clock=args.clock)
+        backward_time_figure(times, path_name=FIGURE, clock=args.clock,
+                             legends=[name for name in solvers if len(methods(name)) > len(METHODS)])
     result = {"threads": args.threads, "torch": torch.__version__, "clock": args.clock, "backward_seconds": times,
               "failures": shares}
     if "five_point" in times:
         ft = times["five_point"]
         result["five_point_speedup"] = {
             str(b): {"autograd/ift": ft["autograd"][b] / ft["ift"][b],
-                     **{f"{m}/ift": ft[m][b] / ft["ift"][b] for m in BASELINES},
+                     **{f"{m}/ift": ft[m][b] / ft["ift"][b] for m in methods("five_point")[len(METHODS):]},
                      **({"ddn/ift": ft["ddn"][b] / ft["ift"][b]} if b in ft["ddn"] else {})}
             for b in batches if b in ft["ift"]}
     if args.json:

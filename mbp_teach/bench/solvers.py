@@ -21,20 +21,14 @@ INSTALL_PEERS = "pip install -r requirements-bench.txt  (kornia==0.9.0, poselib=
 
 
 def _cases(batch: int, points: int, dtype: torch.dtype) -> dict[str, tuple[Callable, tuple]]:
-    from mbp_teach import data
+    """label -> (solver, inputs): companion_roots, then every registered solver's benchmark inputs (its spec)."""
     from mbp_teach import solvers as S
 
-    cloud = data.point_cloud(points, batch, noise=0.01, seed=0, dtype=dtype)
-    scene = data.two_view(points, batch, noise=0.5, seed=1, dtype=dtype)
-    five = data.two_view(5, batch, seed=2, dtype=dtype)
     coeffs = torch.randn(batch, 11, generator=torch.Generator().manual_seed(3), dtype=dtype)
-    return {
-        "companion_roots (degree 10)": (S.companion_roots, (coeffs,)),
-        f"kabsch ({points} points)": (S.kabsch, (cloud.P, cloud.Q)),
-        f"rigid_transform ({points} points)": (S.rigid_transform, (cloud.P, cloud.Q)),
-        f"eight_point ({points} points)": (S.eight_point, (scene.x1, scene.x2)),
-        "five_point": (S.five_point, (five.x1, five.x2)),
-    }
+    cases: dict[str, tuple[Callable, tuple]] = {"companion_roots (degree 10)": (S.companion_roots, (coeffs,))}
+    for spec in S.SPECS.values():
+        cases[spec.label(points)] = (spec.solver, spec.bench(batch, points, dtype))
+    return cases
 
 
 def _scalar(out) -> torch.Tensor:
@@ -195,7 +189,7 @@ def run_peers(args) -> int:
         differentiable = {k: f for k, f in ready.items() if "poselib" not in k}
         back: dict[str, list[float]] = {k: [] for k in differentiable}
         leaves = [x.detach().clone().requires_grad_() for x in (scene.x1, scene.x2)]
-        for k, f in differentiable.items():
+        for f in differentiable.values():  # warm-up
             _peer_loss(*f(*leaves)).backward()
         grad_ok = {}
         for _ in range(max(3, args.repeats // 2)):

@@ -132,7 +132,7 @@ def backward_gradient(loss: Callable[..., torch.Tensor], inputs: Sequence[torch.
         start = time.perf_counter()
         grads = torch.autograd.grad(value, xs, allow_unused=True)
         seconds = time.perf_counter() - start
-    grads = tuple(torch.zeros_like(x) if g is None else g for g, x in zip(grads, xs))
+    grads = tuple(torch.zeros_like(x) if g is None else g for g, x in zip(grads, xs, strict=True))
     return grads, seconds, int(log.flags().sum())
 
 

@@ -6,9 +6,9 @@ At a regular solution y(x) with multipliers nu (f_Y = nu^T h_Y), the DDN gradien
 
     H = f_YY - sum_i nu_i h_i,YY,   A = h_Y,   B = f_XY - sum_i nu_i h_i,XY,   C = h_X
 
-(Gould, Hartley & Campbell, "Deep Declarative Networks", TPAMI 2022). This module implements exactly that: per problem it forms the matrices with
-``torch.func`` (gradients, Jacobians and Hessians of the objective and constraints, ``vmap``-ed
-over the batch) and evaluates the formula with batched solves. Forming B (n x dim x) and the
+(Gould, Hartley & Campbell, "Deep Declarative Networks", TPAMI 2022). This module implements exactly that:
+per problem it forms the matrices with ``torch.func`` (gradients, Jacobians and Hessians of the objective
+and constraints, ``vmap``-ed over the batch) and evaluates the formula with batched solves. Forming B (n x dim x) and the
 second derivatives is what makes DDN the slow baseline.
 
 The formula needs H invertible, which fails at *every* solution of two of our problems: for an
@@ -22,6 +22,9 @@ the plain formula (see the notebook: it fails on planar point sets).
 
 Singular or ill-conditioned H or A H^-1 A^T are handled as in ``mbp_teach.gradients.implicit``: per
 problem, a warning and a flag (zero gradient), or an error, chosen with ``implicit.policy``.
+
+Each solver declares its node (objective and constraints) beside its forward, in its ``SolverSpec``
+(``mbp_teach.solvers``); ``mbp_teach.gradients.backward`` attaches it. Nothing here knows a solver.
 """
 
 from __future__ import annotations
@@ -33,20 +36,9 @@ from dataclasses import dataclass
 import torch
 from torch.func import grad, jacfwd, jacrev, vmap
 
-from mbp_teach.gradients import residuals as res
-from mbp_teach.gradients.implicit import (
-    Policy,
-    _report,
-    current_policy,
-    eight_point_start,
-    inverse_and_cond,
-    solver_backwards,
-    straight_through,
-)
-from mbp_teach.solvers.epipolar import epipolar_residuals
-from mbp_teach.solvers.fundamental import hartley_normalisation, weighted_moment
+from mbp_teach.gradients.implicit import Policy, _report, current_policy, inverse_and_cond
 
-__all__ = ["BACKWARDS", "DeclarativeNode", "ddn_jacobian"]
+__all__ = ["DeclarativeNode", "ddn_jacobian"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +75,7 @@ def _matrices(node: DeclarativeNode, y: torch.Tensor, xflat: torch.Tensor, shape
     sizes = [math.prod(s) for s in shapes]
 
     def split(xf):
-        return [p.reshape(s) for p, s in zip(torch.split(xf, sizes), shapes)]
+        return [p.reshape(s) for p, s in zip(torch.split(xf, sizes), shapes, strict=True)]
 
     def f(y1, xf, *a):
         return node.objective(y1, *split(xf), *a)
@@ -130,7 +122,7 @@ def ddn_jacobian(node: DeclarativeNode, y: torch.Tensor, xs: Sequence[torch.Tens
     aux = tuple(a.to(torch.float64) if a.is_floating_point() else a for a in aux)
     B_ = y.shape[0]
     shapes = [tuple(x.shape[1:]) for x in xs]
-    xflat = torch.cat([x.reshape(B_, math.prod(s)) for x, s in zip(xs, shapes)], 1)
+    xflat = torch.cat([x.reshape(B_, math.prod(s)) for x, s in zip(xs, shapes, strict=True)], 1)
     if B_ == 0:  # an empty batch (vmap needs at least one problem)
         return y.new_zeros(0, y.shape[1], xflat.shape[1]).to(dtype), torch.zeros(0, dtype=torch.bool)
     H, A, B, C = _matrices(node, y, xflat, shapes, aux)
@@ -162,91 +154,7 @@ class _Declarative(torch.autograd.Function):
         with torch.enable_grad():
             Dy, _ = ddn_jacobian(ctx.node, y, xs, aux, ctx.pol, ctx.group)
         g = torch.einsum("bn,bnm->bm", gy, Dy)
-        grads = [p.reshape(x.shape) for p, x in zip(torch.split(g, [math.prod(x.shape[1:]) for x in xs], 1), xs)]
-        grads = [gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[4: 4 + ctx.n_diff])]
+        parts = torch.split(g, [math.prod(x.shape[1:]) for x in xs], 1)
+        wanted = ctx.needs_input_grad[4: 4 + ctx.n_diff]
+        grads = (p.reshape(x.shape) if need else None for p, x, need in zip(parts, xs, wanted, strict=True))
         return (None, None, None, None, *grads, *([None] * len(aux)))
-
-
-# -- the solvers as declarative nodes ---------------------------------------------------------------
-
-def rotation_objective(r, P, Q, w):
-    """sum_i w_i |R p_i - q_i|^2 for R = mat(r)."""
-    R = r.reshape(3, 3)
-    return (w * ((P @ R.T - Q) ** 2).sum(-1)).sum()
-
-
-def rotation_constraints(r, P, Q, w):
-    """The 6 independent entries of R^T R - I (orthogonality; det R = +1 is the branch, not an equation)."""
-    return res.orthogonality(r.reshape(3, 3))
-
-
-def rigid_objective(y, P, Q, w):
-    R, t = y[:9].reshape(3, 3), y[9:]
-    return (w * ((P @ R.T + t - Q) ** 2).sum(-1)).sum()
-
-
-def rigid_constraints(y, P, Q, w):
-    return res.orthogonality(y[:9].reshape(3, 3))
-
-
-def eigen_objective(f, x1, x2, w):
-    """f^T M_n f: the weighted algebraic epipolar error in Hartley-normalised coordinates."""
-    n1, _ = hartley_normalisation(x1, w)
-    n2, _ = hartley_normalisation(x2, w)
-    return f @ weighted_moment(n1, n2, w) @ f
-
-
-def unit_norm(y, *_):
-    return (0.5 * (y @ y - 1.0)).reshape(1)
-
-
-def rank2_objective(Fn, f):
-    """|Fn - F0|^2: the nearest matrix ..."""
-    return ((Fn - f) ** 2).sum()
-
-
-def rank2_constraint(Fn, f):
-    """... of rank 2 (det Fn = 0)."""
-    return res.det3(Fn.reshape(3, 3)).reshape(1)
-
-
-def essential_objective(e, x1, x2, frame):
-    """sum of squared epipolar residuals (zero at a minimal problem's solution)."""
-    return (epipolar_residuals(e.reshape(3, 3), x1, x2) ** 2).sum()
-
-
-def essential_constraints(e, x1, x2, frame):
-    """(|E|^2 - 1)/2, det E, <N1, T(E)>, <N2, T(E)>: the last four rows of ``essential_residual``."""
-    return res.essential_residual(e, x1, x2, frame)[5:]
-
-
-ROTATION = DeclarativeNode(rotation_objective, rotation_constraints, name="kabsch (ddn)")
-RIGID = DeclarativeNode(rigid_objective, rigid_constraints, name="rigid_transform (ddn)")
-EIGEN = DeclarativeNode(eigen_objective, unit_norm, name="eight_point least squares (ddn)")
-RANK2 = DeclarativeNode(rank2_objective, rank2_constraint, name="eight_point rank 2 (ddn)")
-ESSENTIAL = DeclarativeNode(essential_objective, essential_constraints, name="five_point (ddn)")
-
-
-NODES = {"kabsch": ROTATION, "rigid_transform": RIGID, "five_point": ESSENTIAL}
-
-
-def _attach_ddn(solver: str, y0: torch.Tensor, xs: tuple, aux: tuple) -> torch.Tensor:
-    return NODES[solver].attach(y0, xs, aux)
-
-
-def _eight_point(forward, x1, x2, w):
-    F, xs, z0 = eight_point_start(forward, x1, x2, w)
-    with torch.no_grad():
-        F0, v = z0[:, :9].unflatten(-1, (3, 3)), z0[:, 10:13]
-        Fn0 = (F0 - (F0 @ v.unsqueeze(-1)) @ v.unsqueeze(-2)).flatten(1)
-    group = object()  # the two nodes of one solver call: one report per backward
-    f = EIGEN.attach(z0[:, :9], xs, group=group)
-    Fn = RANK2.attach(Fn0, (f,), group=group)
-    _, T1 = hartley_normalisation(xs[0], xs[2])
-    _, T2 = hartley_normalisation(xs[1], xs[2])
-    out = T2.transpose(-1, -2) @ Fn.unflatten(-1, (3, 3)) @ T1
-    out = out / torch.linalg.matrix_norm(out)[..., None, None]
-    return straight_through(F, out.reshape(F.shape))
-
-
-BACKWARDS = {**solver_backwards(_attach_ddn), "eight_point": _eight_point}

@@ -20,7 +20,7 @@ T_k = U D_k V^T with
 
 is a basis of its tangent space at E (up to the factor 1/sqrt(2), which cancels below). The other 4
 directions of R^9 -- U S V^T (scale), U e33 V^T (det), U (e11 - e22) V^T and U (e12 + e21) V^T (the
-trace constraints) -- are the normals, the directions ``mbp_teach.gradients.residuals.essential_residual``
+trace constraints) -- are the normals, the directions ``mbp_teach.solvers.essential.essential_residual``
 spends its 4 extra equations on.
 
 Why the epipolar equations form a square, regular system. With p_i = V^T x1h_i, q_i = U^T x2h_i
@@ -53,10 +53,11 @@ an SVD.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
-from mbp_teach.solvers.epipolar import epipolar_residuals
+from mbp_teach.gradients.implicit import _report, connected_zero, current_policy
 
 __all__ = ["EssentialIFT", "essential_frame", "tangent_jacobian", "tangent_gradient", "tangent_residual",
            "tangent_vjp", "attach"]
@@ -107,7 +108,8 @@ def tangent_residual(xi: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, U: to
 
     S = torch.diag(_S.to(xi)).expand(*xi.shape[:-1], 3, 3)
     E = U @ rot(a) @ S @ rot(b).transpose(-1, -2) @ V.transpose(-1, -2)
-    return epipolar_residuals(E, x1, x2)
+    h = lambda x: torch.cat([x, torch.ones_like(x[..., :1])], -1)  # noqa: E731  homogeneous coordinates
+    return torch.einsum("...ni,...ij,...nj->...n", h(x2), E, h(x1))  # x2h_i^T E x1h_i
 
 
 # The tangent basis of the module docstring, D_k (up to 1/sqrt(2)), as the columns of a 9 x 5 matrix:
@@ -199,8 +201,6 @@ class EssentialIFT(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: torch.Tensor):
-        from mbp_teach.gradients.implicit import _report
-
         E, valid, x1, x2 = ctx.saved_tensors
         n = E.shape[1]
         idx = torch.nonzero(valid.reshape(-1)).squeeze(-1)
@@ -220,13 +220,13 @@ class EssentialIFT(torch.autograd.Function):
         return None, None, out1, out2, None, None
 
 
-def attach(forward, x1: torch.Tensor, x2: torch.Tensor):
-    """``five_point``'s IFT backward: (E, valid) of ``forward(x1, x2)`` with the tangent-space IFT attached.
+def attach(forward: Callable[..., tuple[torch.Tensor, torch.Tensor]], x1: torch.Tensor, x2: torch.Tensor,
+           name: str = "essential (ift)") -> tuple[torch.Tensor, torch.Tensor]:
+    """(E, valid) of ``forward(x1, x2)`` with the tangent-space IFT attached: the backward of a solver whose
+    output is up to n essential matrices E (..., n, 3, 3) with a mask valid (..., n) through x1, x2 (..., 5, 2).
 
-    x1, x2 (..., 5, 2) float64; E (..., 10, 3, 3) is the forward's value exactly.
+    x1, x2 float64; E is the forward's value exactly. ``name`` labels the layer's warnings and log.
     """
-    from mbp_teach.gradients.implicit import connected_zero, current_policy
-
     with torch.no_grad():
         E, valid = forward(x1, x2)
     if not bool(valid.any()):  # nothing to differentiate: a zero gradient, still connected to the graph
@@ -234,5 +234,5 @@ def attach(forward, x1: torch.Tensor, x2: torch.Tensor):
     batch = x1.shape[:-2]
     B = batch.numel()
     flat = lambda t: t.reshape((B,) + t.shape[len(batch):])  # noqa: E731
-    out = EssentialIFT.apply(flat(E), flat(valid), flat(x1), flat(x2), current_policy(), "five_point (ift)")
+    out = EssentialIFT.apply(flat(E), flat(valid), flat(x1), flat(x2), current_policy(), name)
     return out.reshape(E.shape), valid

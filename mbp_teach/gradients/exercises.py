@@ -7,26 +7,29 @@ import torch
 
 from mbp_teach.course.exercises import Hint, exercise
 from mbp_teach.gradients import problems as gp
-from mbp_teach.gradients import residuals
 from mbp_teach.solvers import kabsch
+from mbp_teach.solvers.rotation import rotation_residual
 
 
 def _reference_vjp(Jy: torch.Tensor, Jx: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return -torch.linalg.solve(Jy.T, v) @ Jx
 
 
-def _cases() -> list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]]:
+Case = tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+def _cases() -> list[Case]:
     """(name, dF/dy, dF/dx, v, true dL/dx or None): a random system and a real Kabsch problem."""
     g = torch.Generator().manual_seed(202)
     A = torch.randn(4, 4, generator=g, dtype=torch.float64) + 4 * torch.eye(4, dtype=torch.float64)
     A[0, 1] += 3.0  # clearly not symmetric
-    cases = [("a random 4 x 4 system (dF/dy not symmetric)", A, torch.randn(4, 6, generator=g, dtype=torch.float64),
+    cases: list[Case] = [("a random 4 x 4 system (dF/dy not symmetric)", A, torch.randn(4, 6, generator=g, dtype=torch.float64),
               torch.randn(4, generator=g, dtype=torch.float64), None)]
     P, Q, w = (t[0] for t in gp.inputs("kabsch", 1, seed=g))
     R = kabsch(P, Q, w)
     G = torch.randn(3, 3, generator=g, dtype=torch.float64)
-    Jy = torch.func.jacrev(residuals.rotation_residual, argnums=0)(R.flatten(), P, Q, w)
-    Jx = torch.cat([j.reshape(9, -1) for j in torch.func.jacrev(residuals.rotation_residual, argnums=(1, 2, 3))(
+    Jy = torch.func.jacrev(rotation_residual, argnums=0)(R.flatten(), P, Q, w)
+    Jx = torch.cat([j.reshape(9, -1) for j in torch.func.jacrev(rotation_residual, argnums=(1, 2, 3))(
         R.flatten(), P, Q, w)], 1)
     Pg, Qg, wg = (t.clone().requires_grad_(True) for t in (P, Q, w))
     true = torch.cat([t.reshape(-1) for t in torch.autograd.grad((kabsch(Pg, Qg, wg) * G).sum(), (Pg, Qg, wg))])

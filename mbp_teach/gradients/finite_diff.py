@@ -43,8 +43,8 @@ def directional(fn: Callable[..., torch.Tensor], inputs, direction, h: float) ->
     if [x.shape for x in xs] != [v.shape for v in vs]:
         raise ValueError("direction: must have the same shapes as inputs")
     with torch.no_grad():
-        plus = fn(*(x + h * v for x, v in zip(xs, vs)))
-        minus = fn(*(x - h * v for x, v in zip(xs, vs)))
+        plus = fn(*(x + h * v for x, v in zip(xs, vs, strict=True)))
+        minus = fn(*(x - h * v for x, v in zip(xs, vs, strict=True)))
     return (plus - minus) / (2.0 * h)
 
 
@@ -63,7 +63,7 @@ def central(fn: Callable[..., torch.Tensor], inputs, h: float, vectorized: bool 
         if vectorized:
             steps = torch.cat([torch.eye(m, dtype=xs[0].dtype) * h, -torch.eye(m, dtype=xs[0].dtype) * h])  # (2m, m)
             parts = torch.split(steps, sizes, dim=1)
-            values = fn(*(x.unsqueeze(0) + p.reshape((2 * m,) + x.shape).to(x.dtype) for x, p in zip(xs, parts)))
+            values = fn(*(x.unsqueeze(0) + p.reshape((2 * m,) + x.shape).to(x.dtype) for x, p in zip(xs, parts, strict=True)))
             values = values.reshape(2 * m, -1).sum(1)
             flat = (values[:m] - values[m:]) / (2.0 * h)
         else:
@@ -78,7 +78,7 @@ def central(fn: Callable[..., torch.Tensor], inputs, h: float, vectorized: bool 
                     minus = fn(*(xs[:k] + (x - e,) + xs[k + 1:]))
                     flat[offset + i] = (plus - minus) / (2.0 * h)
                 offset += x.numel()
-    return tuple(p.reshape(x.shape).to(x.dtype) for p, x in zip(torch.split(flat, sizes), xs))
+    return tuple(p.reshape(x.shape).to(x.dtype) for p, x in zip(torch.split(flat, sizes), xs, strict=True))
 
 
 gradient = central
@@ -104,7 +104,7 @@ def reference_gradient(fn: Callable[..., torch.Tensor], inputs, h: float = 1e-4,
         row = [central(fn, xs, h / 2**k, vectorized)]
         for j in range(1, k + 1):
             prev, up = row[j - 1], table[k - 1][j - 1]
-            row.append(tuple(p + (p - u) / (4**j - 1) for p, u in zip(prev, up)))
+            row.append(tuple(p + (p - u) / (4**j - 1) for p, u in zip(prev, up, strict=True)))
         table.append(row)
     return table[-1][-1]
 

@@ -13,10 +13,10 @@ so for a loss with gradient v = dL/dy the backward pass needs one linear solve p
 and never looks at how the solver found y (SVD, eigenvalues, Gauss-Jordan...). Here dF/dy is
 built for the whole batch from n vector-Jacobian products (``torch.func.vjp`` under ``vmap``,
 i.e. a batched ``jacrev``), u^T dF/dx is one more vector-Jacobian product, and the solves are one
-batched LU factorisation: no Python loop over problems. A residual may carry closed forms,
-``residual.jacobian(y, *xs, *aux)`` and ``residual.vjp_x(y, u, *xs, *aux)``, used instead of
-torch.func; the five-point residual does (its backward is the hot one), and the tests check that
-they equal what torch.func computes.
+batched LU factorisation: no Python loop over problems. A residual may come with closed forms of
+its derivatives (``ClosedForm``: ``jacobian(y, *xs, *aux)`` and ``vjp_x(y, u, *xs, *aux)``), used
+instead of torch.func; the five-point residual does (its backward is the hot one), and the tests
+check that they equal what torch.func computes.
 
 Each problem's dF/dy is checked: if it is singular, not finite, or its (estimated) 1-norm
 condition number exceeds ``cond_limit`` (default eps^-3/4: about 5e11 in float64, 2e5 in float32, where
@@ -32,8 +32,8 @@ context manager around the forward call::
     R.sum().backward()
     log.flags()   # bool per problem of every backward so far
 
-Residuals of the solvers live in ``mbp_teach.gradients.residuals``; ``BACKWARDS`` maps a solver's name to
-the function ``mbp_teach.gradients.backward.dispatch`` calls.
+Each solver's residual lives beside the solver, in its ``SolverSpec`` (``mbp_teach.solvers``);
+``mbp_teach.gradients.backward`` attaches this layer to a solver's output. Nothing here knows a solver.
 """
 
 from __future__ import annotations
@@ -48,10 +48,9 @@ import torch
 from torch.func import vjp, vmap
 
 __all__ = [
-    "BACKWARDS", "BackwardLog", "Policy", "SingularJacobianError", "SingularJacobianWarning", "checked_inverse",
-    "connected_zero", "inverse_and_cond",
-    "checked_solve_transposed", "ift_vjp", "implicit", "policy", "residual_jacobian", "solver_backwards",
-    "straight_through",
+    "BackwardLog", "ClosedForm", "Policy", "SingularJacobianError", "SingularJacobianWarning", "checked_inverse",
+    "checked_solve_transposed", "connected_zero", "ift_vjp", "implicit", "inverse_and_cond", "policy",
+    "residual_jacobian", "straight_through",
 ]
 
 
@@ -111,7 +110,8 @@ class Policy:
         return self.cond_limit if self.cond_limit is not None else torch.finfo(dtype).eps ** -0.75
 
 
-_POLICY: contextvars.ContextVar[Policy] = contextvars.ContextVar("mbp_teach_implicit_policy", default=Policy())
+_DEFAULT = Policy()  # frozen: one shared instance is safe as the context variable's default
+_POLICY: contextvars.ContextVar[Policy] = contextvars.ContextVar("mbp_teach_implicit_policy", default=_DEFAULT)
 
 
 @contextlib.contextmanager
@@ -201,7 +201,29 @@ def checked_solve_transposed(J: torch.Tensor, v: torch.Tensor, pol: Policy, what
 
 
 @dataclass(frozen=True)
-class _Spec:
+class ClosedForm:
+    """A residual F(y, *xs, *aux) with its derivatives in closed form, used instead of torch.func.
+
+    ``jacobian(y, *xs, *aux)`` -> dF/dy (B, n, n); ``vjp_x(y, u, *xs, *aux)`` -> u^T dF/dx for every x in
+    xs. Calling the object calls the residual. Worth it only for a hot backward (five_point's).
+    """
+
+    residual: Callable[..., torch.Tensor]
+    jacobian: Callable[..., torch.Tensor]
+    vjp_x: Callable[..., tuple[torch.Tensor, ...]]
+
+    def __call__(self, *args: torch.Tensor) -> torch.Tensor:
+        return self.residual(*args)
+
+
+def _vjp(fn: Callable[..., torch.Tensor], *primals: torch.Tensor) -> tuple[torch.Tensor, Callable[..., tuple]]:
+    """``torch.func.vjp`` without aux output: (fn(*primals), pull-back)."""
+    result = vjp(fn, *primals)
+    return result[0], result[1]
+
+
+@dataclass(frozen=True)
+class _Layer:
     residual: Callable
     n_diff: int
     policy: Policy
@@ -212,20 +234,20 @@ class _Implicit(torch.autograd.Function):
     """y (B, n) -> the same values, with the IFT backward towards args[:n_diff]."""
 
     @staticmethod
-    def forward(ctx, spec: _Spec, y: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
-        ctx.spec = spec
+    def forward(ctx, layer: _Layer, y: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
+        ctx.layer = layer
         ctx.save_for_backward(y, *args)
         return y.clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, gy: torch.Tensor):
-        spec: _Spec = ctx.spec
+        layer: _Layer = ctx.layer
         y, *args = ctx.saved_tensors
-        xs, aux = tuple(args[: spec.n_diff]), tuple(args[spec.n_diff:])
-        grads = ift_vjp(spec.residual, y, xs, aux, gy, spec.policy, spec.name)
-        grads = [g if need else None for g, need in zip(grads, ctx.needs_input_grad[2: 2 + spec.n_diff])]
-        return (None, None, *grads, *([None] * len(aux)))
+        xs, aux = tuple(args[: layer.n_diff]), tuple(args[layer.n_diff:])
+        grads = ift_vjp(layer.residual, y, xs, aux, gy, layer.policy, layer.name)
+        wanted = ctx.needs_input_grad[2: 2 + layer.n_diff]
+        return (None, None, *(g if need else None for g, need in zip(grads, wanted, strict=True)), *([None] * len(aux)))
 
 
 def residual_jacobian(residual: Callable, y: torch.Tensor, xs: Sequence[torch.Tensor],
@@ -236,10 +258,10 @@ def residual_jacobian(residual: Callable, y: torch.Tensor, xs: Sequence[torch.Te
     cotangent e_k in every problem gives row k of every problem's Jacobian; ``vmap`` runs the n
     products together (the torch.func form of ``jacrev`` for a batch of independent problems).
     """
-    if hasattr(residual, "jacobian"):  # a closed form supplied with the residual (see residuals.py)
+    if isinstance(residual, ClosedForm):
         return residual.jacobian(y.detach(), *xs, *aux)
     y = y.detach()
-    out, pull = vjp(lambda yy: residual(yy, *xs, *aux), y)
+    out, pull = _vjp(lambda yy: residual(yy, *xs, *aux), y)
     n = y.shape[-1]
     if out.shape != y.shape:
         raise ValueError(f"the residual must be square: {n} unknowns but F has shape {tuple(out.shape[1:])}")
@@ -262,9 +284,9 @@ def ift_vjp(residual: Callable, y: torch.Tensor, xs: Sequence[torch.Tensor], aux
         if J.shape[-1] != J.shape[-2] or J.shape[-1] != y.shape[-1]:
             raise ValueError(f"{name}: the residual must be square, dF/dy has shape {tuple(J.shape[1:])}")
         u, _ = checked_solve_transposed(J, v, pol, name)  # u = J^-T v (zero for flagged problems)
-        if hasattr(residual, "vjp_x"):  # closed form supplied with the residual
+        if isinstance(residual, ClosedForm):
             return tuple(-g for g in residual.vjp_x(y.detach(), u, *xs, *aux))
-        _, pull = vjp(lambda *x: residual(y.detach(), *x, *aux), *xs)
+        _, pull = _vjp(lambda *x: residual(y.detach(), *x, *aux), *xs)
         return tuple(-g for g in pull(u))
 
 
@@ -283,8 +305,8 @@ def implicit(residual: Callable, y: torch.Tensor, xs: Sequence[torch.Tensor], au
     for k, t in enumerate(tuple(xs) + tuple(aux)):
         if t.shape[0] != y.shape[0]:
             raise ValueError(f"argument {k}: leading dimension {t.shape[0]} != batch size {y.shape[0]}")
-    spec = _Spec(residual, len(xs), current_policy(), name)
-    return _Implicit.apply(spec, y.detach(), *xs, *(a.detach() for a in aux))
+    layer = _Layer(residual, len(xs), current_policy(), name)
+    return _Implicit.apply(layer, y.detach(), *xs, *(a.detach() for a in aux))
 
 
 def straight_through(value: torch.Tensor, differentiable: torch.Tensor) -> torch.Tensor:
@@ -296,98 +318,8 @@ def straight_through(value: torch.Tensor, differentiable: torch.Tensor) -> torch
     return value.detach() + (differentiable - differentiable.detach())
 
 
-def _flat(t: torch.Tensor, batch: torch.Size) -> torch.Tensor:
-    """Merge the batch dimensions into one (explicit size: a -1 is ambiguous for an empty batch)."""
-    return t.reshape((batch.numel(),) + t.shape[len(batch):])
-
-
 def connected_zero(value: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
     """``value`` exactly, attached to the graph of ``inputs`` with a zero gradient (as autograd would give
     for an output that does not depend on them), so ``backward()`` works when nothing is differentiated."""
     link = sum((x.sum() * 0.0 for x in inputs if x.requires_grad), value.new_zeros(()))
     return value.detach() + link
-
-
-Attach = Callable[[str, torch.Tensor, tuple, tuple], torch.Tensor]
-
-
-def solver_backwards(attach: Attach) -> dict[str, Callable]:
-    """The ``dispatch`` functions of kabsch, rigid_transform and five_point for one way of attaching
-    a gradient: ``attach(solver, y0 (B, n), xs, aux) -> y`` (IFT here, DDN in ``mbp_teach.gradients.ddn``).
-
-    Each runs the solver's forward without a graph, flattens the batch, attaches the gradient to
-    the flattened solution and returns the forward's values exactly (``straight_through``).
-    """
-    from mbp_teach.gradients.residuals import essential_frame
-
-    def kabsch(forward, P, Q, w):
-        with torch.no_grad():
-            R = forward(P, Q, w)
-        b = R.shape[:-2]
-        y = attach("kabsch", _flat(R, b).flatten(1), (_flat(P, b), _flat(Q, b), _flat(w, b)), ())
-        return straight_through(R, y.reshape(R.shape))
-
-    def rigid(forward, P, Q, w):
-        with torch.no_grad():
-            R, t = forward(P, Q, w)
-        b = R.shape[:-2]
-        y0 = torch.cat([_flat(R, b).flatten(1), _flat(t, b)], dim=1)
-        y = attach("rigid_transform", y0, (_flat(P, b), _flat(Q, b), _flat(w, b)), ())
-        return straight_through(R, y[:, :9].reshape(R.shape)), straight_through(t, y[:, 9:].reshape(t.shape))
-
-    def five_point(forward, x1, x2):
-        with torch.no_grad():
-            E, valid = forward(x1, x2)
-        b, n_sol = x1.shape[:-2], E.shape[-3]
-        # Only the valid (real) solutions solve the equations; the others keep a zero gradient.
-        Ef = E.reshape(-1, 3, 3)
-        idx = torch.nonzero(valid.reshape(-1)).flatten()
-        if idx.numel() == 0:  # nothing to differentiate: a zero gradient, still connected to the graph
-            return connected_zero(E, x1, x2), valid
-        item = idx // n_sol
-        Ev = Ef[idx]
-        e = attach("five_point", Ev.flatten(1), (_flat(x1, b)[item], _flat(x2, b)[item]), (essential_frame(Ev),))
-        moving = torch.zeros_like(Ef).index_put((idx,), e.reshape(-1, 3, 3))
-        return straight_through(E, moving.reshape(E.shape)), valid
-
-    return {"kabsch": kabsch, "rigid_transform": rigid, "five_point": five_point}
-
-
-def _attach_ift(solver: str, y0: torch.Tensor, xs: tuple, aux: tuple) -> torch.Tensor:
-    from mbp_teach.gradients.residuals import RESIDUALS
-
-    return implicit(RESIDUALS[solver], y0, xs, aux, name=f"{solver} (ift)")
-
-
-def eight_point_start(forward, x1, x2, w) -> tuple[torch.Tensor, tuple, torch.Tensor]:
-    """(F, flattened inputs, z0): the forward's F and the unknowns of ``eight_point_residual`` behind it."""
-    from mbp_teach.gradients import residuals as res
-
-    with torch.no_grad():
-        F = forward(x1, x2, w)
-    batch = F.shape[:-2]
-    xs = (_flat(x1, batch), _flat(x2, batch), _flat(w, batch))  # keep the graph to x1, x2, w
-    with torch.no_grad():
-        z0 = res.eight_point_unknowns(*xs, F=_flat(F, batch))
-    return F, xs, z0
-
-
-def _eight_point(forward, x1, x2, w):
-    from mbp_teach.gradients import residuals as res
-
-    F, xs, z0 = eight_point_start(forward, x1, x2, w)
-    z = implicit(res.eight_point_residual, z0, xs, name="eight_point (ift)")
-    return straight_through(F, res.eight_point_output(z, *xs).reshape(F.shape))
-
-
-def _five_point(forward, x1, x2):
-    from mbp_teach.gradients.essential_tangent import attach
-
-    return attach(forward, x1, x2)
-
-
-REFERENCE_BACKWARDS = {**solver_backwards(_attach_ift), "eight_point": _eight_point}
-"""The generic IFT on the residuals of ``mbp_teach.gradients.residuals`` for every solver: the readable reference."""
-BACKWARDS = {**REFERENCE_BACKWARDS, "five_point": _five_point}
-"""What ``backward="ift"`` runs: the reference, except five_point, whose backward is the 5 x 5
-tangent-space IFT of ``mbp_teach.gradients.essential_tangent`` (equal to the 9 x 9 reference; several times cheaper)."""

@@ -26,8 +26,9 @@ from mbp_teach.gradients import finite_diff as fd
 from mbp_teach.gradients import problems as gp
 from mbp_teach.gradients.compare import relative_error
 from mbp_teach.panels.base import Panel
-from mbp_teach.plotting import new_figure
 from mbp_teach.panels.redraw import plain_log_ticks, unhinted_text
+from mbp_teach.plotting import new_figure
+from mbp_teach.solvers.rotation import symmetric_planar
 
 NAN_Y = 1e3  # where a non-finite error is drawn (above every finite one)
 
@@ -50,17 +51,18 @@ def step_curves(steps: np.ndarray, seed: int = 0) -> dict[str, np.ndarray | floa
     x, v, each = kabsch_direction_problem(seed)
     xs = tuple(t.clone().requires_grad_(True) for t in x)
     grads = torch.autograd.grad(each("ift", *xs).sum(), xs)
-    exact = float(sum((g * d).sum() for g, d in zip(grads, v)))
+    exact = float(sum((g * d).sum() for g, d in zip(grads, v, strict=True)))
     h = torch.as_tensor(steps, dtype=torch.float64)
     out: dict[str, np.ndarray | float] = {"exact": exact}
-    for dtype in (torch.float32, torch.float64):
-        def shifted(sign):
-            return tuple(t.to(dtype) + sign * h.to(dtype).view((-1,) + (1,) * t.dim()) * d.to(dtype)
-                         for t, d in zip(x, v))
 
+    def shifted(sign: float, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+        return tuple(t.to(dtype) + sign * h.to(dtype).view((-1,) + (1,) * t.dim()) * d.to(dtype)
+                     for t, d in zip(x, v, strict=True))
+
+    for dtype in (torch.float32, torch.float64):
         with torch.no_grad():
-            plus = each("autograd", *shifted(1.0)).reshape(-1)
-            minus = each("autograd", *shifted(-1.0)).reshape(-1)
+            plus = each("autograd", *shifted(1.0, dtype)).reshape(-1)
+            minus = each("autograd", *shifted(-1.0, dtype)).reshape(-1)
         est = (plus.double() - minus.double()) / (2.0 * h.to(dtype).double())
         out[str(dtype).split(".")[-1]] = ((est - exact).abs() / abs(exact)).numpy()
     return out
@@ -73,13 +75,14 @@ class StepPanel(Panel):
         super().__init__()
         self.steps = np.logspace(-14, 0, 113)
         self.curves = step_curves(self.steps, seed)
+        self.errors = {name: np.asarray(self.curves[name]) for name in ("float32", "float64")}
         self.controls = {"log10_h": widgets.FloatSlider(value=log10_h, min=-14.0, max=0.0, step=0.125,
                                                         description="log10 h", continuous_update=True)}
         self.fig, self.ax = new_figure(figsize=(6.4, 3.9), dpi=72)
         ax = self.ax
         self.marks = {}
         for k, name in enumerate(("float32", "float64")):
-            err = np.maximum(self.curves[name], 1e-17)
+            err = np.maximum(self.errors[name], 1e-17)
             ax.loglog(self.steps, err, color=f"C{k}", lw=1.4, label=name)
             h_th = fd.optimal_step(getattr(torch, name))
             ax.axvline(h_th, color=f"C{k}", ls=":", lw=1)
@@ -101,7 +104,7 @@ class StepPanel(Panel):
 
     def best_step(self, dtype: str) -> tuple[float, float]:
         """(h, error) at the bottom of the measured V for "float32" or "float64"."""
-        err = self.curves[dtype]
+        err = self.errors[dtype]
         k = int(np.argmin(err))
         return float(self.steps[k]), float(err[k])
 
@@ -120,11 +123,11 @@ class StepPanel(Panel):
         near = np.abs(np.log10(self.steps / h_star)) <= decades
         if not near.any():
             raise ValueError(f"decades: no step of the panel lies within {decades} decades of h* = {h_star:.1e}")
-        return float(np.median(self.curves[dtype][near]))
+        return float(np.median(self.errors[dtype][near]))
 
     def error_at(self, dtype: str, h: float) -> float:
         """Relative error at step h, interpolated in log-log on the precomputed curve."""
-        err = np.maximum(self.curves[dtype], 1e-17)
+        err = np.maximum(self.errors[dtype], 1e-17)
         return float(10 ** np.interp(math.log10(h), np.log10(self.steps), np.log10(err)))
 
     def _update(self, log10_h: float) -> str:
@@ -142,7 +145,7 @@ class StepPanel(Panel):
 
 def degeneracy_point(gap: float, seed: int = 3) -> dict[str, float]:
     """At one gap: relative errors of autograd, IFT and FD (h*) against the reference; s1, s2; factors."""
-    x = gp.symmetric_planar(gap, batch=1, seed=seed)
+    x = symmetric_planar(gap, batch=1, seed=seed)
     each = gp.per_problem_loss("kabsch")
     ref = fd.reference_gradient(lambda *z: each("autograd", *z), x, vectorized=True)
     out = {}

@@ -1,75 +1,65 @@
-"""Seeded problems and sign-invariant losses on which the four gradients are compared.
+"""Seeded problems and sign-invariant losses on which the four gradients are compared, for every solver
+registered in ``mbp_teach.solvers.SPECS`` (each solver declares its own in its ``SolverSpec``).
 
-``inputs(name, batch, seed, gap=None)`` gives the solver's inputs; with ``gap`` (a number or a
-(B,) tensor in (0, 1]) the problems are near-degenerate, closer as the gap shrinks:
+``inputs(name, batch, seed, gap=None)`` gives the solver's inputs; with ``gap`` (a number in (0, 1], or a
+(B,) tensor for the solvers that take one per problem) the problems are near-degenerate, closer as the
+gap shrinks (kabsch / rigid_transform: nearly repeated singular values; eight_point: a nearly planar
+scene; five_point: a nearly pure rotation; see each spec's ``inputs``).
 
-* kabsch / rigid_transform: a symmetric planar set (a square, or a rectangle with sides 1 and
-  1 + gap) whose cross-covariance has singular values s1 = s2 (1 + gap) and s3 = 0 -- the
-  rotation is perfectly determined, only the SVD's singular vectors are not;
-* eight_point: a nearly planar scene (depth spread ``gap`` around 6): the 8-point system
-  approaches rank 6 and F stops being determined;
-* five_point: a nearly pure rotation (baseline ``gap``).
+``loss(name)`` returns ``loss(backward, *inputs) -> scalar``, the sum over the batch of the spec's
+per-problem loss (``per_problem_loss``): for the built-in solvers a fixed random linear functional of
+R (and t), and the square of one of F or of every valid E, summed over the valid solutions, so it
+depends neither on the arbitrary sign of F/E nor on the order of the 10 roots.
 
-``loss(name)`` returns ``loss(backward, *inputs) -> scalar``: a fixed random linear functional of
-R (and t), and the square of one of F or of every valid E, summed over the valid solutions, so
-it depends neither on the arbitrary sign of F/E nor on the order of the 10 roots.
+Everything reads the registry when called: a solver registered later (``mbp_teach.solvers.register``)
+is compared like the built-in ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import torch
 
 from mbp_teach import data
-from mbp_teach import solvers as sv
+from mbp_teach.solvers import SPECS, SolverSpec
 
-SOLVERS = ("kabsch", "rigid_transform", "eight_point", "five_point")
-N_POINTS = {"kabsch": 6, "rigid_transform": 6, "eight_point": 12, "five_point": 5}
-
-
-def symmetric_planar(gap, batch: int = 1, seed=0, angle: float = 0.3, dtype=torch.float64):
-    """(P, Q, w): 4 points +-(1 + gap) e1, +-e2 turned by a random rotation; Q = P turned by
-    ``angle`` about the third axis. M = sum_i q_i p_i^T has singular values (2 (1 + gap)^2, 2, 0):
-    relative gap about 2 gap, exactly repeated at gap = 0, where R is still unique."""
-    g = data.generator(seed)
-    gap = torch.as_tensor(gap, dtype=dtype).expand(batch) if not torch.is_tensor(gap) or gap.dim() == 0 else gap.to(dtype)
-    one = torch.ones_like(gap)
-    zero = torch.zeros_like(gap)
-    a = one + gap
-    P = torch.stack([torch.stack([a, zero, zero], -1), torch.stack([zero, one, zero], -1),
-                     torch.stack([-a, zero, zero], -1), torch.stack([zero, -one, zero], -1)], -2)  # (B, 4, 3)
-    R = data.random_rotation((batch,), seed=g, dtype=dtype)
-    turn = data.axis_angle(torch.tensor([0.0, 0.0, 1.0], dtype=dtype), torch.tensor(angle, dtype=dtype))
-    P = P @ R.transpose(-1, -2)
-    Q = P @ turn.T
-    return P, Q, torch.ones(batch, 4, dtype=dtype)
+SOLVERS = SPECS.keys()
+"""The registered solvers' names, in registration order (a live view of ``SPECS``)."""
 
 
-def inputs(name: str, batch: int = 1, seed=0, gap=None, dtype=torch.float64) -> tuple[torch.Tensor, ...]:
+class _Points(Mapping[str, int]):
+    """name -> correspondences per problem in the comparisons, of the registered point-set solvers."""
+
+    def __getitem__(self, name: str) -> int:
+        points = SPECS[name].points
+        if points is None:
+            raise KeyError(name)
+        return points
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, spec in SPECS.items() if spec.points is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+N_POINTS: Mapping[str, int] = _Points()
+
+
+def spec(name: str) -> SolverSpec:
+    """The registered spec of solver ``name`` (ValueError naming the choices if there is none)."""
+    if name not in SPECS:
+        raise ValueError(f"name: unknown solver {name!r}; choose from {tuple(SPECS)}")
+    return SPECS[name]
+
+
+def inputs(name: str, batch: int = 1, seed: int | torch.Generator = 0, gap=None,
+           dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, ...]:
     """Inputs of solver ``name`` for ``batch`` random (or, with ``gap``, near-degenerate) problems."""
-    if name not in SOLVERS:
-        raise ValueError(f"name: unknown solver {name!r}; choose from {SOLVERS}")
-    g = data.generator(seed)
-    n = N_POINTS[name]
-    if name in ("kabsch", "rigid_transform"):
-        if gap is not None:
-            P, Q, w = symmetric_planar(gap, batch, g, dtype=dtype)
-            if name == "rigid_transform":
-                shift = torch.randn(batch, 1, 3, generator=g, dtype=dtype)
-                P, Q = P + shift, Q + shift.flip(-1)
-            return P, Q, w
-        reg = data.point_cloud(n, (batch,), noise=0.1, seed=g, dtype=dtype, translate=name == "rigid_transform")
-        w = 0.5 + torch.rand(batch, n, generator=g, dtype=dtype)
-        return reg.P, reg.Q, w
-    if name == "eight_point":
-        depth = (4.0, 8.0) if gap is None else (6.0, 6.0 + float(gap))
-        tv = data.two_view(n, (batch,), noise=0.5, depth=depth, seed=g, dtype=dtype)
-        w = 0.5 + torch.rand(batch, n, generator=g, dtype=dtype)
-        return tv.x1, tv.x2, w
-    baseline = 1.0 if gap is None else float(gap)
-    tv = data.two_view(n, (batch,), noise=0.0, baseline=baseline, seed=g, dtype=dtype)
-    return tv.x1, tv.x2
+    return spec(name).inputs(batch, seed, gap, dtype)
 
 
 def log_gaps(batch: int, seed=0, low: float = 1e-12, high: float = 1e-3) -> torch.Tensor:
@@ -79,35 +69,19 @@ def log_gaps(batch: int, seed=0, low: float = 1e-12, high: float = 1e-3) -> torc
     return torch.exp(math.log(low) + u * (math.log(high) - math.log(low)))
 
 
-def _weights(shape, seed: int = 12345) -> torch.Tensor:
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
-def per_problem_loss(name: str, **solver_options):
-    """``f(backward, *inputs) -> (...,)``, one value per problem (see the module docstring).
+def per_problem_loss(name: str, **solver_options: Any) -> Callable[..., torch.Tensor]:
+    """``f(backward, *inputs) -> (...,)``, one value per problem: the spec's ``loss`` of the solver's output.
 
     ``solver_options`` go to the solver (e.g. ``null_space="gram_svd"`` for five_point)."""
-    G, g3 = _weights((3, 3)), _weights(3, 7)
-    solver = {"kabsch": sv.kabsch, "rigid_transform": sv.rigid_transform, "eight_point": sv.eight_point,
-              "five_point": sv.five_point}[name]
+    s = spec(name)
 
-    def f(backward, *x):
-        out = solver(*x, backward=backward, **solver_options)
-        Gd = G.to(x[0].dtype)
-        if name == "kabsch":
-            return (out * Gd).sum((-1, -2))
-        if name == "rigid_transform":
-            R, t = out
-            return (R * Gd).sum((-1, -2)) + (t * g3.to(t.dtype)).sum(-1)
-        if name == "eight_point":
-            return (out * Gd).sum((-1, -2)) ** 2
-        E, valid = out
-        return (((E * Gd).sum((-1, -2)) ** 2) * valid).sum(-1)
+    def f(backward: str, *x: torch.Tensor) -> torch.Tensor:
+        return s.loss(s.solver(*x, backward=backward, **solver_options))
 
     return f
 
 
-def loss(name: str):
+def loss(name: str) -> Callable[..., torch.Tensor]:
     """``f(backward, *inputs) -> scalar``: the sum of ``per_problem_loss`` over the batch."""
     each = per_problem_loss(name)
     return lambda backward, *x: each(backward, *x).sum()

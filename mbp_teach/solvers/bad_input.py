@@ -47,13 +47,12 @@ def tour(seed: int = 0) -> list[tuple[str, str]]:
     """
     import torch
 
-    from mbp_teach.gradients import problems as gp
     from mbp_teach.solvers import essential as es
-    from mbp_teach.solvers.rotation import kabsch
+    from mbp_teach.solvers.rotation import KABSCH, kabsch
 
-    P, Q, _ = gp.inputs("kabsch", 1, seed=seed, dtype=torch.float64)
+    P, Q, _ = KABSCH.inputs(1, seed, None, torch.float64)
     line = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64)[None, :, None] * torch.ones(3, dtype=torch.float64)
-    x1, x2 = gp.inputs("five_point", 3, seed=seed, dtype=torch.float64)
+    x1, x2 = es.FIVE_POINT.inputs(3, seed, None, torch.float64)
 
     def batch() -> str:
         a, b = x1.clone(), x2.clone()
@@ -61,11 +60,13 @@ def tour(seed: int = 0) -> list[tuple[str, str]]:
         a[2, 1], b[2, 1] = a[2, 0], b[2, 0]          # problem 2: a repeated correspondence
         out = es.five_point(a, b)
         return "; ".join(f"problem {i}: {n} valid, {why}" for i, (n, why)
-                         in enumerate(zip(out.valid.sum(-1).tolist(), out.why())))
+                         in enumerate(zip(out.valid.sum(-1).tolist(), out.why(), strict=True)))
 
     def empty() -> str:
         a, b = (t[:0].clone().requires_grad_() for t in (x1, x2))
         es.five_point(a, b, backward="ift").E.sum().backward()
+        if a.grad is None:
+            return "backward() works, but x1 received no gradient"
         return f"backward() works; gradient of shape {tuple(a.grad.shape)}"
 
     return [

@@ -38,3 +38,9 @@ def sampson_distance(F: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor) -> tor
     r = (b * Fa).sum(-1)
     den = Fa[..., 0] ** 2 + Fa[..., 1] ** 2 + Fb[..., 0] ** 2 + Fb[..., 1] ** 2
     return r**2 / den.clamp_min(torch.finfo(den.dtype).tiny)
+
+
+def det3(E: torch.Tensor) -> torch.Tensor:
+    """det E = e1 . (e2 x e3) for the rows e_k of E (..., 3, 3): a polynomial, so jacrev/vmap need no LU
+    (the rank-2 constraint of the 8-point node and an equation of the essential residual)."""
+    return (E[..., 0, :] * torch.linalg.cross(E[..., 1, :], E[..., 2, :])).sum(-1)

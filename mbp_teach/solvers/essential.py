@@ -25,6 +25,11 @@ Everything is batched over leading dimensions; there is no Python loop over prob
 is ``roots_by_back_substitution``, eigenvalues only plus a 3x3 back-substitution for (y, z) instead of
 the eigenvectors; it finds the same solutions to round-off (tests/solvers/test_solvers_essential_fast.py).
 Stages 2 and the validity check compute with the batch as the last dimension (``_batch_last``).
+
+What a solution satisfies, the 9 x 9 square residual ``essential_residual`` (used by ``refine_roots`` and
+by the IFT), and the solver's declaration ``FIVE_POINT`` (``mbp_teach.solvers.spec.SolverSpec``: its
+declarative node, test problems, loss, benchmark inputs, and its IFT backward on the tangent space,
+``mbp_teach.gradients.essential_tangent``) are in this module too.
 """
 
 from __future__ import annotations
@@ -34,16 +39,22 @@ import itertools
 
 import torch
 
-from mbp_teach.gradients.backward import check_mode, dispatch
+from mbp_teach import data
+from mbp_teach.gradients import essential_tangent
+from mbp_teach.gradients.backward import Unknowns, check_mode, dispatch, flat
+from mbp_teach.gradients.ddn import DeclarativeNode
+from mbp_teach.gradients.implicit import ClosedForm, straight_through
 from mbp_teach.solvers import _checks
-from mbp_teach.solvers.epipolar import epipolar_rows
+from mbp_teach.solvers.epipolar import det3, epipolar_residuals, epipolar_rows, homogeneous
+from mbp_teach.solvers.spec import SolverSpec, fixed_weights, register
 
 N_SOLUTIONS = 10
 
 
 def _monomials(degree: int) -> list[tuple[int, int, int]]:
     """Exponents (a, b, c) of x^a y^b z^c of exactly ``degree``, graded reverse lexicographic (x > y > z)."""
-    return sorted((e for e in itertools.product(range(degree + 1), repeat=3) if sum(e) == degree), reverse=True)
+    return sorted(((a, b, c) for a, b, c in itertools.product(range(degree + 1), repeat=3) if a + b + c == degree),
+                  reverse=True)
 
 
 LINEAR = _monomials(1) + _monomials(0)  # x, y, z, 1: the coefficients of E1, E2, E3, E4
@@ -52,7 +63,7 @@ CUBIC = _monomials(3) + QUADRATIC  # the 20 monomials of degree <= 3; the first 
 
 
 def _name(e: tuple[int, int, int]) -> str:
-    parts = [v + (f"^{k}" if k > 1 else "") for v, k in zip("xyz", e) if k]
+    parts = [v + (f"^{k}" if k > 1 else "") for v, k in zip("xyz", e, strict=True) if k]
     return "".join(parts) or "1"
 
 
@@ -66,7 +77,7 @@ def _product_table(left: list, right: list, out: list) -> torch.Tensor:
     index = {e: m for m, e in enumerate(out)}
     for a, ea in enumerate(left):
         for b, eb in enumerate(right):
-            T[a, b, index[tuple(i + j for i, j in zip(ea, eb))]] = 1.0
+            T[a, b, index[tuple(i + j for i, j in zip(ea, eb, strict=True))]] = 1.0
     return T
 
 
@@ -148,7 +159,8 @@ def constraint_matrix(basis: torch.Tensor) -> torch.Tensor:
     B = E.shape[-1]
     # (E E^T)_ij = sum_k E_ik E_jk: 4 x 4 coefficient products, summed over k, onto quadratic monomials
     # (sums over a leading dimension are written out: a broadcast product then .sum() is several times slower)
-    EEt = ll @ sum(E[:, None, k, :, None] * E[None, :, k, None, :] for k in range(3)).reshape(3, 3, 16, B)  # (3, 3, 10, B)
+    zero = E.new_zeros(())  # the start of the sums below (as Python's 0, but typed a tensor)
+    EEt = ll @ sum((E[:, None, k, :, None] * E[None, :, k, None, :] for k in range(3)), zero).reshape(3, 3, 16, B)
     tr = EEt[0, 0] + EEt[1, 1] + EEt[2, 2]  # (10, B)
     # 2 E E^T E - tr(E E^T) E, with (E E^T E)_ij = sum_k (E E^T)_ik E_kj: quadratic x linear, (3, 3, 10, 4, B)
     # (accumulated in place, with the sign flipped: tr(E E^T) E - 2 E E^T E; the table below undoes it)
@@ -159,7 +171,7 @@ def constraint_matrix(basis: torch.Tensor) -> torch.Tensor:
     j1, j2 = [1, 2, 0], [2, 0, 1]
     r1, r2 = E[1], E[2]  # (3, 4, B)
     cof = ll @ (r1[j1, :, None] * r2[j2, None, :] - r1[j2, :, None] * r2[j1, None, :]).reshape(3, 16, B)
-    det = sum(cof[j, :, None] * E[0, j, None] for j in range(3))  # (10, 4, B)
+    det = sum((cof[j, :, None] * E[0, j, None] for j in range(3)), zero)  # (10, 4, B)
     C = torch.cat([(ql @ det.reshape(40, B)).unsqueeze(0), -ql @ neg_trace.reshape(9, 40, B)])  # (10, 20, B)
     return C.permute(2, 0, 1).reshape(*shape, 10, 20)
 
@@ -298,7 +310,7 @@ def essential_constraints(E: torch.Tensor) -> torch.Tensor:
     essential matrix. Computed elementwise with the batch last (no tiny batched matrix products)."""
     shape = E.shape[:-2]
     e = E.reshape(-1, 3, 3).permute(1, 2, 0).contiguous()  # (3, 3, B)
-    EEt = sum(e[:, None, k] * e[None, :, k] for k in range(3))  # (3, 3, B)
+    EEt = sum((e[:, None, k] * e[None, :, k] for k in range(3)), e.new_zeros(()))  # (3, 3, B)
     tr = EEt[0, 0] + EEt[1, 1] + EEt[2, 2]
     trace = -(tr * e)  # 2 E E^T E - tr(E E^T) E, (3, 3, B)
     for k in range(3):
@@ -314,16 +326,78 @@ REFINED_TOL = 1e-9
 REFINE_STEPS = 5
 
 
-def _residual():
-    from mbp_teach.gradients.residuals import essential_residual
+# -- what a solution satisfies: a square residual (IFT), also used by ``refine_roots`` ------------------------
+#
+# Per real solution, 9 equations for the 9 entries of E: 5 epipolar equations, (|E|^2 - 1)/2 = 0, det E = 0,
+# and two of the nine trace equations T(E) = 2 E E^T E - tr(E E^T) E = 0. The essential matrices of unit norm
+# form a 5-dimensional manifold, so exactly 3 of the 10 cubic constraints are independent near a solution,
+# and which ones depends on E. In the SVD frame E = U diag(s, s, 0) V^T, dT maps the normal directions
+# U(e11 - e22)V^T and U(e12 + e21)V^T to 4 s^2 times themselves, and det E covers U e33 V^T; so we use
+# <N1, T(E)> and <N2, T(E)> with N1, N2 those two frame matrices (``essential_frame``, held constant: the IFT
+# needs F only to first order at the solution, and near it {det = 0, <N_k, T> = 0} is the essential manifold
+# itself). dF/dE is then invertible iff the 5 epipolar equations are independent on the tangent space: the
+# solution is a simple root. This is the 9 x 9 reduction of MinBackProp's 16 equations (Sungatullina &
+# Pajdla, MinBackProp, 2024). ``mbp_teach.gradients.essential_tangent`` solves the same IFT in 5 x 5 form.
 
-    return essential_residual
+def essential_frame(E: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 3, 3): N1 = U(e11 - e22)V^T, N2 = U(e12 + e21)V^T from the SVD of E (B, 3, 3).
+
+    They span the normal directions of the essential manifold that det E does not cover; their
+    span does not depend on which SVD is returned when s_1 = s_2.
+    """
+    U, _, Vh = torch.linalg.svd(E)
+    u1, u2 = U[..., :, 0], U[..., :, 1]
+    v1, v2 = Vh[..., 0, :], Vh[..., 1, :]
+    outer = lambda a, b: a.unsqueeze(-1) * b.unsqueeze(-2)  # noqa: E731
+    return torch.stack([outer(u1, v1) - outer(u2, v2), outer(u1, v2) + outer(u2, v1)], dim=-3)
 
 
-def essential_frame_of(E: torch.Tensor) -> torch.Tensor:
-    from mbp_teach.gradients.residuals import essential_frame
+def trace_constraint(E: torch.Tensor) -> torch.Tensor:
+    """T(E) = 2 E E^T E - tr(E E^T) E, (..., 3, 3): zero exactly for essential matrices."""
+    EEt = E @ E.transpose(-1, -2)
+    tr = EEt.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None]
+    return 2.0 * EEt @ E - tr * E
 
-    return essential_frame(E)
+
+def essential_residual(e: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """(..., 9): 5 x (x2h^T E x1h), (|E|^2 - 1)/2, det E, <N1, T(E)>, <N2, T(E)>; E = mat(e)."""
+    E = e.unflatten(-1, (3, 3))
+    T = trace_constraint(E)
+    return torch.cat([epipolar_residuals(E, x1, x2), 0.5 * ((e * e).sum(-1, keepdim=True) - 1.0),
+                      det3(E).unsqueeze(-1), (frame * T.unsqueeze(-3)).sum((-1, -2))], -1)
+
+
+def essential_jacobian(e: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """dF/dE (..., 9, 9) of ``essential_residual`` in closed form (the five-point backward is hot).
+
+    Rows: the epipolar rows kron(x2h, x1h); e; the cofactor matrix of E (d det E = <cof E, dE>);
+    and for each frame matrix N the gradient of <N, T(E)>,
+    2 N E^T E + 2 E N^T E + 2 E E^T N - 2 <N, E> E - tr(E E^T) N.
+    ``torch.func`` gives the same matrix (tests check it); this is several times faster.
+    """
+    E = e.unflatten(-1, (3, 3))
+    rows = E.unsqueeze(-3)[..., [1, 2, 0], :], E.unsqueeze(-3)[..., [2, 0, 1], :]
+    cof = torch.linalg.cross(rows[0], rows[1]).squeeze(-3)
+    EtE = torch.einsum("...ji,...jk->...ik", E, E)
+    EEt = torch.einsum("...ij,...kj->...ik", E, E)
+    N = frame  # (..., 2, 3, 3); einsum keeps the 3x3 products from broadcasting copies
+    grad_T = (2.0 * (torch.einsum("...nij,...jk->...nik", N, EtE)
+                     + torch.einsum("...ij,...nkj,...kl->...nil", E, N, E)
+                     + torch.einsum("...ij,...njk->...nik", EEt, N))
+              - 2.0 * torch.einsum("...nij,...ij->...n", N, E)[..., None, None] * E.unsqueeze(-3)
+              - EEt.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None, None] * N)
+    return torch.cat([epipolar_rows(x1, x2), e.unsqueeze(-2), cof.flatten(-2).unsqueeze(-2), grad_T.flatten(-2)], -2)
+
+
+def essential_vjp_x(e: torch.Tensor, u: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """u^T dF/d(x1, x2) of ``essential_residual`` in closed form: only the 5 epipolar rows depend on the
+    points, and d(x2h^T E x1h)/dx1 = (E^T x2h)_12, d/dx2 = (E x1h)_12."""
+    E = e.unflatten(-1, (3, 3))
+    a, b = homogeneous(x1), homogeneous(x2)
+    ue = u[..., :5].unsqueeze(-1)
+    return ue * (b @ E)[..., :2], ue * (a @ E.transpose(-1, -2))[..., :2]
+
 
 # Per-problem reason codes of ``five_point`` (``Solutions.reason``); 0 means the problem was solved.
 OK, RANK, ROTATION, NO_SOLUTION = 0, 1, 2, 3
@@ -338,6 +412,8 @@ REASONS = {
 class Solutions(tuple):
     """``five_point``'s result: unpacks as the pair (E, valid); ``reason`` (...,) int8 says per problem
     why it has no valid solution (a key of ``REASONS``; 0 = solved), ``why()`` in words."""
+
+    reason: torch.Tensor
 
     def __new__(cls, E: torch.Tensor, valid: torch.Tensor, reason: torch.Tensor):
         self = super().__new__(cls, (E, valid))
@@ -360,7 +436,7 @@ class Solutions(tuple):
 def refine_roots(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, valid: torch.Tensor,
                  steps: int | None = None) -> torch.Tensor:
     """Polish each valid root E (..., 10, 3, 3) by Newton (Gauss-Newton) steps on the square residual F(E) = 0
-    of ``mbp_teach.gradients.residuals.essential_residual`` (5 epipolar equations, |E| = 1, det E = 0, 2 trace equations):
+    of ``essential_residual`` (5 epipolar equations, |E| = 1, det E = 0, 2 trace equations):
 
         e <- e - J^-1 F(e),   J = dF/de (9 x 9) at the current e, held constant (no gradient through J).
 
@@ -368,17 +444,15 @@ def refine_roots(E: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, valid: tor
     two steps recover. x1, x2: (..., 5, 2). Invalid entries stay zero. With J held constant, the gradient
     of one step with respect to the points is -J^-1 dF/dx: the implicit-function gradient.
     """
-    from mbp_teach.gradients.residuals import essential_frame, essential_jacobian, essential_residual
-
     stand_in = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=E.dtype) / 2**0.5
     e = torch.where(valid[..., None, None], E, stand_in).flatten(-2)  # (..., 10, 9)
-    xs = [x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2)]
+    a, b = (x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2))  # the points of every root
     for _ in range(REFINE_STEPS if steps is None else steps):
         with torch.no_grad():
             frame = essential_frame(e.detach().unflatten(-1, (3, 3)))
-            J = essential_jacobian(e.detach(), *xs, frame)
+            J = essential_jacobian(e.detach(), a, b, frame)
             LU, piv, info = torch.linalg.lu_factor_ex(J)
-        F = essential_residual(e, *xs, frame)
+        F = essential_residual(e, a, b, frame)
         step = torch.linalg.lu_solve(LU, piv, F.unsqueeze(-1)).squeeze(-1)
         ok = (info == 0) & torch.isfinite(step.detach()).all(-1)
         e = torch.where(ok.unsqueeze(-1), e - torch.where(ok.unsqueeze(-1), step, torch.zeros_like(step)), e)
@@ -416,9 +490,9 @@ def _five_point_forward(x1: torch.Tensor, x2: torch.Tensor, null_space: str = "q
     with torch.no_grad():
         valid = valid & (essential_constraints(E.detach()).abs().amax(-1) <= tol)
         if refine:
-            frame = essential_frame_of(E.detach())
-            xs = [x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2)]
-            valid = valid & (_residual()(E.detach().flatten(-2), *xs, frame).abs().amax(-1) <= tol)
+            frame = essential_frame(E.detach())
+            a, b = (x.unsqueeze(-3).expand(*E.shape[:-2], 5, 2) for x in (x1, x2))
+            valid = valid & (essential_residual(E.detach().flatten(-2), a, b, frame).abs().amax(-1) <= tol)
     E = torch.where(valid[..., None, None], E, torch.zeros_like(E))
     return E.to(dtype), valid
 
@@ -434,8 +508,9 @@ def degeneracy(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
 
     - ``RANK``: the 5x9 epipolar matrix has rank < 5 up to 1000 machine epsilons (repeated points...);
     - ``ROTATION``: the bearing vectors b = xh / |xh| satisfy b2_i = R b1_i for one rotation R (Kabsch
-      on the bearings, each b2_i re-oriented by the sign of b2_i . R b1_i) up to max_i |b2_i x R b1_i| <= 1000 eps of the input dtype. Then every
-      E = [t]_x R fits the points: E is not determined by the data (t = 0, or x2 = x1 with R = I).
+      on the bearings, each b2_i re-oriented by the sign of b2_i . R b1_i) up to
+      max_i |b2_i x R b1_i| <= 1000 eps of the input dtype. Then every E = [t]_x R fits the points: E is
+      not determined by the data (t = 0, or x2 = x1 with R = I).
 
     Both exact tests (an SVD of the 5x9 matrix, two 3x3 SVDs) run only on the problems that a cheap,
     conservative screen cannot clear (``_rank_screen``, ``_rotation_screen``): a generic batch pays
@@ -505,9 +580,7 @@ def _bearing_rotation(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
 @functools.lru_cache(maxsize=1)
 def _stand_in() -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed generic five-point problem (float64) computed in place of degenerate ones in a batch."""
-    from mbp_teach.data import two_view
-
-    scene = two_view(5, seed=20240)
+    scene = data.two_view(5, seed=20240)
     return scene.x1, scene.x2
 
 
@@ -553,10 +626,76 @@ def five_point(x1, x2, *, backward: str = "autograd", null_space: str = "qr", re
         x2 = torch.where(bad[..., None, None], s2, x2)
     forward = functools.partial(_five_point_forward, null_space=null_space, refine=refine, tol=tol)
     # float64 throughout, the backward included (the casts are differentiable); E in the caller's dtype
-    E, valid = dispatch("five_point", forward, (x1.to(torch.float64), x2.to(torch.float64)), backward)
+    E, valid = dispatch(FIVE_POINT, forward, (x1.to(torch.float64), x2.to(torch.float64)), backward)
     E = E.to(x1.dtype)
     if bool(bad.any()):
         valid = valid & ~bad.unsqueeze(-1)
         E = torch.where(valid[..., None, None], E, torch.zeros_like(E))
     reason = torch.where(~bad & ~valid.any(-1), torch.tensor(NO_SOLUTION, dtype=torch.int8), reason)
     return Solutions(E, valid, reason)
+
+
+# -- the declaration: residual (above), declarative node, unknowns, test problems, loss, benchmark ------------
+
+def _unknowns(out: tuple[torch.Tensor, torch.Tensor], x1: torch.Tensor, x2: torch.Tensor) -> Unknowns:
+    """One row per valid root: y0 = vec E (R, 9), the points of its problem, the frame (aux); context: the
+    roots' flat indices. Only the valid (real) solutions solve the equations; the others keep a zero gradient."""
+    E, valid = out
+    batch, n_sol = x1.shape[:-2], E.shape[-3]
+    idx = torch.nonzero(valid.reshape(-1)).flatten()
+    item = idx // n_sol
+    Ev = E.reshape(-1, 3, 3)[idx]
+    return Unknowns(Ev.flatten(1), (flat(x1, batch)[item], flat(x2, batch)[item]), (essential_frame(Ev),), idx)
+
+
+def _output(e: torch.Tensor, out: tuple[torch.Tensor, torch.Tensor], u: Unknowns) -> tuple[torch.Tensor, torch.Tensor]:
+    E, valid = out
+    moving = torch.zeros_like(E.reshape(-1, 3, 3)).index_put((u.context,), e.reshape(-1, 3, 3))
+    return straight_through(E, moving.reshape(E.shape)), valid
+
+
+def essential_objective(e: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+    """The sum of squared epipolar residuals (zero at a minimal problem's solution), one root."""
+    return (epipolar_residuals(e.reshape(3, 3), x1, x2) ** 2).sum()
+
+
+def essential_node_constraints(e: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, frame: torch.Tensor
+                               ) -> torch.Tensor:
+    """(|E|^2 - 1)/2, det E, <N1, T(E)>, <N2, T(E)>: the last four rows of ``essential_residual``."""
+    return essential_residual(e, x1, x2, frame)[5:]
+
+
+def _inputs(batch: int, seed: int | torch.Generator = 0, gap=None, dtype: torch.dtype = torch.float64
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x1, x2) (batch, 5, 2): noise-free calibrated correspondences; with ``gap``, a nearly pure rotation
+    (baseline ``gap``), where E stops being determined."""
+    g = data.generator(seed)
+    baseline = 1.0 if gap is None else float(gap)
+    tv = data.two_view(5, (batch,), noise=0.0, baseline=baseline, seed=g, dtype=dtype)
+    return tv.x1, tv.x2
+
+
+def _loss(out: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The square of a fixed random linear functional of every valid E, summed over the valid roots: invariant
+    to E's sign and to the order of the roots."""
+    E, valid = out
+    return (((E * fixed_weights((3, 3)).to(E.dtype)).sum((-1, -2)) ** 2) * valid).sum(-1)
+
+
+def _bench(batch: int, points: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    five = data.two_view(5, batch, seed=2, dtype=dtype)
+    return five.x1, five.x2
+
+
+FIVE_POINT = register(SolverSpec(
+    name="five_point", solver=five_point, forward=_five_point_forward,
+    residual=ClosedForm(essential_residual, essential_jacobian, essential_vjp_x),
+    node=DeclarativeNode(essential_objective, essential_node_constraints, name="five_point (ddn)"),
+    unknowns=_unknowns, output=_output,
+    # the IFT as a 5 x 5 system on the tangent space of the essential manifold: the same gradient as the
+    # 9 x 9 residual above (the tests compare them), several times cheaper
+    backwards={"ift": functools.partial(essential_tangent.attach, name="five_point (ift)")},
+    # autograd through an SVD null space instead of the QR + projector, as in the MinBackProp paper's baselines
+    baselines={"autograd (svd null space)": {"null_space": "svd"},
+               "autograd (gram svd null space)": {"null_space": "gram_svd"}},
+    inputs=_inputs, loss=_loss, bench=_bench, points=5))

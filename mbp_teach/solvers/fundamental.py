@@ -12,15 +12,23 @@ Steps (each a function here):
 4. ``enforce_rank2``: zero the least singular value (every fundamental matrix has rank 2);
 5. undo the normalisation, F = T2^T F_n T1, and scale to unit Frobenius norm.
 The sign of F is not determined (F and -F are the same epipolar geometry).
+
+The solver's declaration (``EIGHT_POINT``: ``mbp_teach.solvers.spec.SolverSpec``) is at the end: its
+two-stage square residual (IFT), its two declarative nodes (DDN), its test problems (random, or nearly
+planar scenes), loss and benchmark inputs.
 """
 
 from __future__ import annotations
 
 import torch
 
-from mbp_teach.gradients.backward import check_mode, dispatch
+from mbp_teach import data
+from mbp_teach.gradients.backward import Unknowns, check_mode, dispatch, flat
+from mbp_teach.gradients.ddn import DeclarativeNode
+from mbp_teach.gradients.implicit import straight_through
 from mbp_teach.solvers import _checks
-from mbp_teach.solvers.epipolar import epipolar_rows
+from mbp_teach.solvers.epipolar import det3, epipolar_rows
+from mbp_teach.solvers.spec import SolverSpec, fixed_weights, register
 
 MIN_POINTS = 8
 
@@ -114,4 +122,153 @@ def eight_point(x1, x2, w=None, *, backward: str = "autograd") -> torch.Tensor:
     """
     check_mode(backward)
     x1, x2, w = _validate(x1, x2, w)
-    return dispatch("eight_point", _eight_point_forward, (x1, x2, w), backward)
+    return dispatch(EIGHT_POINT, _eight_point_forward, (x1, x2, w), backward)
+
+
+# -- what the answer satisfies: a square residual (IFT) ------------------------------------------------------
+#
+# The 8-point algorithm is two optimisations, so its unknowns are those of both (14 equations, 14 unknowns):
+# (f, lam) with (M_n - lam I) f = 0, (|f|^2 - 1)/2 = 0 -- the weighted epipolar normal equations on the unit
+# sphere, regular iff lam is a simple eigenvalue of M_n = A^T W A -- and (v, mu) with (F0^T F0 - mu I) v = 0,
+# (|v|^2 - 1)/2 = 0, the right singular vector of the least singular value of F0 = mat(f), regular iff
+# s_2 != s_3. The rank-2 matrix is F0 - F0 v v^T (= U diag(s1, s2, 0) V^T) and ``eight_point_output`` undoes
+# the normalisation explicitly. (Using (u, v, s) with F0 v = s u instead would be singular when s_3 = 0, i.e.
+# for every noise-free problem.)
+
+def eight_point_residual(z: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """(..., 14) for z = (f (9), lam, v (3), mu): ((M_n - lam) f, (|f|^2-1)/2, (F0^T F0 - mu) v, (|v|^2-1)/2)."""
+    f, lam, v, mu = z[..., :9], z[..., 9:10], z[..., 10:13], z[..., 13:14]
+    n1, _ = hartley_normalisation(x1, w)
+    n2, _ = hartley_normalisation(x2, w)
+    Mn = weighted_moment(n1, n2, w)
+    F0 = f.unflatten(-1, (3, 3))
+    S = F0.transpose(-1, -2) @ F0
+    return torch.cat([(Mn @ f.unsqueeze(-1)).squeeze(-1) - lam * f, _half_norm(f),
+                      (S @ v.unsqueeze(-1)).squeeze(-1) - mu * v, _half_norm(v)], -1)
+
+
+def _half_norm(a: torch.Tensor) -> torch.Tensor:
+    """(|a|^2 - 1)/2, (..., 1): zero on the unit sphere."""
+    return 0.5 * ((a * a).sum(-1, keepdim=True) - 1.0)
+
+
+def eight_point_output(z: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """F = T2^T (F0 - F0 v v^T) T1 / ||.||, batched: z (B, 14), x1, x2 (B, N, 2), w (B, N) -> (B, 3, 3)."""
+    _, T1 = hartley_normalisation(x1, w)
+    _, T2 = hartley_normalisation(x2, w)
+    F0, v = z[..., :9].unflatten(-1, (3, 3)), z[..., 10:13]
+    Fn = F0 - (F0 @ v.unsqueeze(-1)) @ v.unsqueeze(-2)
+    F = T2.transpose(-1, -2) @ Fn @ T1
+    return F / torch.linalg.matrix_norm(F)[..., None, None]
+
+
+def eight_point_unknowns(x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
+    """The solution z (B, 14) of ``eight_point_residual`` behind the solver's output F (B, 3, 3).
+
+    Recomputes the two eigen-problems (no gradient) and fixes f's sign so that
+    ``eight_point_output(z)`` is F, not -F.
+    """
+    n1, _ = hartley_normalisation(x1, w)
+    n2, _ = hartley_normalisation(x2, w)
+    lam, V = torch.linalg.eigh(weighted_moment(n1, n2, w))
+    f = V[..., :, 0]
+    F0 = f.unflatten(-1, (3, 3))
+    mu, W = torch.linalg.eigh(F0.transpose(-1, -2) @ F0)
+    z = torch.cat([f, lam[..., :1], W[..., :, 0], mu[..., :1]], -1)
+    sign = torch.sign((eight_point_output(z, x1, x2, w) * F).sum((-1, -2)))
+    sign = torch.where(sign == 0, torch.ones_like(sign), sign)
+    return torch.cat([sign[..., None] * f, z[..., 9:]], -1)
+
+
+def _unknowns(F: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> Unknowns:
+    """z0 (B, 14) behind the forward's F; xs keep their graph to x1, x2, w (the output uses them too)."""
+    batch = F.shape[:-2]
+    xs = (flat(x1, batch), flat(x2, batch), flat(w, batch))
+    with torch.no_grad():
+        z0 = eight_point_unknowns(*xs, F=flat(F, batch))
+    return Unknowns(z0, xs)
+
+
+def _output(z: torch.Tensor, F: torch.Tensor, u: Unknowns) -> torch.Tensor:
+    """F's values; the gradient of the explicit de-normalisation of z (also towards x1, x2, w directly)."""
+    return straight_through(F, eight_point_output(z, *u.xs).reshape(F.shape))
+
+
+# -- ... and as two declarative nodes (DDN), one per optimisation: one problem at a time ---------------------
+
+def eigen_objective(f: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """f^T M_n f: the weighted algebraic epipolar error in Hartley-normalised coordinates."""
+    n1, _ = hartley_normalisation(x1, w)
+    n2, _ = hartley_normalisation(x2, w)
+    return f @ weighted_moment(n1, n2, w) @ f
+
+
+def unit_norm(y: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
+    """(|y|^2 - 1)/2, (1,)."""
+    return (0.5 * (y @ y - 1.0)).reshape(1)
+
+
+def rank2_objective(Fn: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """|Fn - F0|^2: the nearest matrix ..."""
+    return ((Fn - f) ** 2).sum()
+
+
+def rank2_constraint(Fn: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """... of rank 2 (det Fn = 0)."""
+    return det3(Fn.reshape(3, 3)).reshape(1)
+
+
+EIGEN = DeclarativeNode(eigen_objective, unit_norm, name="eight_point least squares (ddn)")
+RANK2 = DeclarativeNode(rank2_objective, rank2_constraint, name="eight_point rank 2 (ddn)")
+
+
+def _ddn(forward, x1: torch.Tensor, x2: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The DDN backward, an override of the shared loop: two nodes in a row (f = EIGEN(x), Fn = RANK2(f)),
+    then the explicit de-normalisation."""
+    with torch.no_grad():
+        F = forward(x1, x2, w)
+    u = _unknowns(F, x1, x2, w)
+    xs, z0 = u.xs, u.y0
+    with torch.no_grad():
+        F0, v = z0[:, :9].unflatten(-1, (3, 3)), z0[:, 10:13]
+        Fn0 = (F0 - (F0 @ v.unsqueeze(-1)) @ v.unsqueeze(-2)).flatten(1)
+    group = object()  # the two nodes of one solver call: one report per backward
+    f = EIGEN.attach(z0[:, :9], xs, group=group)
+    Fn = RANK2.attach(Fn0, (f,), group=group)
+    _, T1 = hartley_normalisation(xs[0], xs[2])
+    _, T2 = hartley_normalisation(xs[1], xs[2])
+    out = T2.transpose(-1, -2) @ Fn.unflatten(-1, (3, 3)) @ T1
+    out = out / torch.linalg.matrix_norm(out)[..., None, None]
+    return straight_through(F, out.reshape(F.shape))
+
+
+# -- test problems, loss, benchmark inputs -------------------------------------------------------------------
+
+POINTS = 12
+
+
+def _inputs(batch: int, seed: int | torch.Generator = 0, gap=None, dtype: torch.dtype = torch.float64
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x1, x2, w): ``POINTS`` noisy correspondences (0.5 px) and weights in [0.5, 1.5); with ``gap``, a nearly
+    planar scene (depth spread ``gap`` around 6): the 8-point system approaches rank 6, F stops being determined."""
+    g = data.generator(seed)
+    depth = (4.0, 8.0) if gap is None else (6.0, 6.0 + float(gap))
+    tv = data.two_view(POINTS, (batch,), noise=0.5, depth=depth, seed=g, dtype=dtype)
+    w = 0.5 + torch.rand(batch, POINTS, generator=g, dtype=dtype)
+    return tv.x1, tv.x2, w
+
+
+def _loss(F: torch.Tensor) -> torch.Tensor:
+    """The square of a fixed random linear functional of F, per problem (F's sign is arbitrary)."""
+    return (F * fixed_weights((3, 3)).to(F.dtype)).sum((-1, -2)) ** 2
+
+
+def _bench(batch: int, points: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    scene = data.two_view(points, batch, noise=0.5, seed=1, dtype=dtype)
+    return scene.x1, scene.x2
+
+
+EIGHT_POINT = register(SolverSpec(
+    name="eight_point", solver=eight_point, forward=_eight_point_forward, residual=eight_point_residual,
+    node=None, unknowns=_unknowns, output=_output, backwards={"ddn": _ddn},
+    inputs=_inputs, loss=_loss, bench=_bench, points=POINTS, bench_label="{name} ({points} points)"))

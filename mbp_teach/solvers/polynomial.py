@@ -11,6 +11,10 @@ For p(x) = c_0 x^d + c_1 x^(d-1) + ... + c_d with c_0 != 0, the companion matrix
 satisfies C v = x v for v = (x^(d-1), ..., x, 1) exactly when p(x) = 0, so the roots of p are
 the eigenvalues of C. The 5-point solver does the same with a 10x10 "action matrix" that
 multiplies polynomials in three unknowns by x.
+
+``polynomial_residual`` is what one real root satisfies: notebook 02 differentiates a root with it, the
+implicit function theorem in one variable. ``companion_roots`` has no ``SolverSpec`` (no ``backward=``
+switch: its output is complex, all d roots in LAPACK's order); the benchmark times it on its own.
 """
 
 from __future__ import annotations
@@ -43,3 +47,14 @@ def companion_roots(coeffs) -> torch.Tensor:
     The order of the roots is LAPACK's, not sorted.
     """
     return torch.linalg.eigvals(companion_matrix(coeffs))
+
+
+def polynomial_residual(x: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
+    """F(c, x) = sum_k c_k x^(d-k) (highest degree first), shape (..., 1): a root x(c) solves F = 0.
+
+    x (..., 1), coeffs (..., d+1). The one-variable IFT: dx/dc_k = -F_c / F_x = -x^(d-k) / p'(x), finite at
+    every simple root.
+    """
+    d = coeffs.shape[-1] - 1
+    powers = x[..., :1] ** torch.arange(d, -1, -1, dtype=x.dtype, device=x.device)
+    return (coeffs * powers).sum(-1, keepdim=True)

@@ -9,6 +9,7 @@ import torch
 from mbp_teach import solvers as sv
 from mbp_teach.gradients import ddn, implicit
 from mbp_teach.gradients import problems as gp
+from mbp_teach.solvers.rotation import KABSCH, symmetric_planar
 
 
 @pytest.mark.parametrize("name", gp.SOLVERS)
@@ -31,8 +32,9 @@ def test_ddn_equals_ift(name):
 
 def test_plain_formula_needs_invertible_H_augmented_does_not():
     """Planar points: H = 2 K (x) I is singular (K = R^T M has a zero eigenvalue), the problem is not."""
-    P, Q, w = gp.symmetric_planar(0.2, batch=1, seed=0)
-    R = ddn.ROTATION  # rho = 1
+    P, Q, w = symmetric_planar(0.2, batch=1, seed=0)
+    R = KABSCH.node  # rho = 1
+    assert R is not None
     Rs = sv.kabsch(P, Q, w).flatten(-2)
     with pytest.warns(implicit.SingularJacobianWarning, match="H"):
         _, flags = ddn.ddn_jacobian(dataclasses.replace(R, rho=0.0), Rs, (P, Q, w))
@@ -42,10 +44,12 @@ def test_plain_formula_needs_invertible_H_augmented_does_not():
 
 
 def test_attach_checks_shapes():
+    node = KABSCH.node
+    assert node is not None
     with pytest.raises(ValueError, match="y: expected shape"):
-        ddn.ROTATION.attach(torch.zeros(9), (torch.zeros(1, 4, 3),))
+        node.attach(torch.zeros(9), (torch.zeros(1, 4, 3),))
     with pytest.raises(ValueError, match="leading dimension"):
-        ddn.ROTATION.attach(torch.zeros(2, 9), (torch.zeros(1, 4, 3),))
+        node.attach(torch.zeros(2, 9), (torch.zeros(1, 4, 3),))
 
 
 @pytest.mark.parametrize("name", ["kabsch", "rigid_transform", "eight_point"])

@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from mbp_teach import solvers as sv
-from mbp_teach.gradients import implicit, residuals
+from mbp_teach.gradients import implicit
 from mbp_teach.gradients import problems as gp
+from mbp_teach.solvers import essential as es
+from mbp_teach.solvers import fundamental
+from mbp_teach.solvers.polynomial import polynomial_residual
 
 
 def _gradcheck(name, backward, batch=2, seed=1):
@@ -29,46 +32,47 @@ def test_forward_is_identical_and_gradient_matches_reference(name):
     xs = tuple(t.clone().requires_grad_(True) for t in x)
     g = torch.autograd.grad(f("ift", *xs), xs)
     ref = gp.reference(name, x)
-    err = torch.cat([(a - b).flatten() for a, b in zip(g, ref)]).norm() / torch.cat([b.flatten() for b in ref]).norm()
+    diff = torch.cat([(a - b).flatten() for a, b in zip(g, ref, strict=True)])
+    err = diff.norm() / torch.cat([b.flatten() for b in ref]).norm()
     assert err < 1e-6
 
 
 @pytest.mark.parametrize("name", gp.SOLVERS)
-def test_residual_vanishes_at_the_solution(name):
+def test_residual_vanishes_at_the_solution_and_the_unknowns_give_the_output_back(name):
+    spec = gp.spec(name)
     x = gp.inputs(name, 3, seed=5)
-    if name == "kabsch":
-        R = sv.kabsch(*x)
-        r = residuals.rotation_residual(R.flatten(-2), *x)
-    elif name == "rigid_transform":
-        R, t = sv.rigid_transform(*x)
-        r = residuals.rigid_residual(torch.cat([R.flatten(-2), t], -1), *x)
-    elif name == "eight_point":
-        F = sv.eight_point(*x)
-        z = residuals.eight_point_unknowns(*x, F=F)
-        r = residuals.eight_point_residual(z, *x)
-        assert torch.allclose(residuals.eight_point_output(z, *x), F, atol=1e-12)
-    else:
-        E, valid = sv.five_point(*x)
-        b, k = torch.nonzero(valid, as_tuple=True)
-        Ev = E[b, k]
-        r = residuals.essential_residual(Ev.flatten(-2), x[0][b], x[1][b], residuals.essential_frame(Ev))
-    assert r.shape[-1] in (9, 12, 14) and r.abs().max() < 1e-10
+    out = spec.solver(*x)
+    u = spec.unknowns_of(out, *x)
+    r = spec.residual(u.y0, *u.xs, *u.aux)
+    assert r.shape == u.y0.shape and r.shape[-1] in (9, 12, 14) and r.abs().max() < 1e-10
+    back = spec.output_of(u.y0, out, u)  # y0 carries no gradient: back is out, value for value
+    for a, b in zip(back if isinstance(back, tuple) else (back,), out if isinstance(out, tuple) else (out,),
+                    strict=True):
+        assert torch.equal(a, b)
+
+
+def test_eight_point_unknowns_reproduce_F():
+    x = gp.inputs("eight_point", 3, seed=5)
+    F = sv.eight_point(*x)
+    z = fundamental.eight_point_unknowns(*x, F=F)
+    assert torch.allclose(fundamental.eight_point_output(z, *x), F, atol=1e-12)
 
 
 def test_closed_form_essential_jacobian_equals_torch_func():
     g = torch.Generator().manual_seed(0)
     E = torch.randn(4, 3, 3, generator=g, dtype=torch.float64)
     x1, x2 = torch.randn(2, 4, 5, 2, generator=g, dtype=torch.float64)
-    frame = residuals.essential_frame(E)
-    closed = residuals.essential_jacobian(E.flatten(-2), x1, x2, frame)
-    generic = implicit.residual_jacobian(lambda *a: residuals.essential_residual(*a), E.flatten(-2), (x1, x2), (frame,))
+    frame = es.essential_frame(E)
+    closed = es.essential_jacobian(E.flatten(-2), x1, x2, frame)
+    generic = implicit.residual_jacobian(es.essential_residual, E.flatten(-2), (x1, x2), (frame,))
+    assert isinstance(es.FIVE_POINT.residual, implicit.ClosedForm)  # the spec's IFT uses the closed forms
     assert torch.allclose(closed, generic, atol=1e-12)
 
 
 def test_one_variable_root():
     """x(c) a root of c0 x^2 + c1 x + c2: dx/dc = -x^(2-k) / p'(x), the IFT in one line."""
     c = torch.tensor([[1.0, -3.0, 2.0]], dtype=torch.float64, requires_grad=True)  # roots 1 and 2
-    x = implicit.implicit(residuals.polynomial_residual, torch.tensor([[2.0]], dtype=torch.float64), (c,))
+    x = implicit.implicit(polynomial_residual, torch.tensor([[2.0]], dtype=torch.float64), (c,))
     (g,) = torch.autograd.grad(x.sum(), c)
     expected = -torch.tensor([4.0, 2.0, 1.0], dtype=torch.float64) / (2 * 2.0 - 3.0)
     assert torch.allclose(g[0], expected)
@@ -146,8 +150,8 @@ def test_closed_form_essential_vjp_equals_torch_func():
     E = torch.randn(4, 3, 3, generator=g, dtype=torch.float64)
     x1, x2 = torch.randn(2, 4, 5, 2, generator=g, dtype=torch.float64)
     u = torch.randn(4, 9, generator=g, dtype=torch.float64)
-    frame = residuals.essential_frame(E)
-    closed = residuals.essential_vjp_x(E.flatten(-2), u, x1, x2, frame)
-    _, pull = torch.func.vjp(lambda a, b: residuals.essential_residual(E.flatten(-2), a, b, frame), x1, x2)
-    for c, f in zip(closed, pull(u)):
+    frame = es.essential_frame(E)
+    closed = es.essential_vjp_x(E.flatten(-2), u, x1, x2, frame)
+    _, pull = torch.func.vjp(lambda a, b: es.essential_residual(E.flatten(-2), a, b, frame), x1, x2)
+    for c, f in zip(closed, pull(u), strict=True):
         assert torch.allclose(c, f, atol=1e-12)
