@@ -17,8 +17,8 @@ from matplotlib.ticker import MaxNLocator
 
 from mbp_teach import data
 from mbp_teach.panels.base import Panel
-from mbp_teach.plotting import new_figure
 from mbp_teach.panels.redraw import fixed_labels, plain_log_ticks, unhinted_text
+from mbp_teach.plotting import new_figure
 from mbp_teach.solvers import eight_point, sampson_distance
 from mbp_teach.solvers.plots import epipolar_lines
 from mbp_teach.solvers.ransac import ransac_essential
@@ -121,7 +121,7 @@ class TwoViewPanel(Panel):
                         (self.ransac_lines, self.F[METHODS[2]])]:
             xs, ys = epipolar_lines(F.numpy(), u1[chosen], 640)
             line.set_data(np.hstack([xs, gap]).ravel(), np.hstack([ys, gap]).ravel())
-        for bar, m in zip(self.bars, METHODS):
+        for bar, m in zip(self.bars, METHODS, strict=True):
             bar.set_height(max(e[m], FLOOR))
         self.ax_err.set_title(f"RANSAC: {e['true inliers found']} of {e['true inliers']} inliers found", y=1.0,
                               fontsize=9)

@@ -59,7 +59,7 @@ def registration_figure(P, Q, R, t, inlier=None):
         ax.scatter(*Q[inlier].T, s=14, color="C2", marker="o", label="Q, inliers")
         if (~inlier).any():
             ax.scatter(*Q[~inlier].T, s=22, color="C3", marker="x", label="Q, outliers")
-        for a, b in zip(A[inlier], Q[inlier]):
+        for a, b in zip(A[inlier], Q[inlier], strict=True):
             ax.plot(*np.stack([a, b]).T, color="0.6", lw=0.6)
         ax.set_xlabel("x (units)")
         ax.set_ylabel("y (units)")
@@ -90,7 +90,7 @@ def epipolar_figure(scene, F, k: int = 8, label: str = "estimated F"):
     fig, axes = new_figure(1, 2, figsize=(11, 4.2))
     chosen = np.flatnonzero(inl)[:k]
     for ax, (mine, other, G, Gt, name) in zip(axes, [(u1, u2, F.T, F_true.T, "image 1"),
-                                                     (u2, u1, F, F_true, "image 2")]):
+                                                     (u2, u1, F, F_true, "image 2")], strict=True):
         ax.plot(*mine[inl].T, ".", color="0.4", ms=4)
         if (~inl).any():
             ax.plot(*mine[~inl].T, "x", color="C3", ms=4, label="outliers")
