@@ -12,6 +12,13 @@ construction every run its sliders can reach (50 shifts x 46 learning rates, 100
 shorter run is a prefix) is trained at once with the closed-form Kabsch gradient
 (``toys.train_rotation_ift_batch``, about a second), so a move is a look-up. It follows the
 path of ``toys.train_weights(..., "ift")`` to round-off (tested). Other settings train on the move.
+
+``AblationLab`` is the relative-pose lab: a toggle chooses which gradient terms trained the outlier
+filter (score function only, pathwise through the solver only, both; ``train.ablation``) and a
+slider the seed. Every run is trained once, before the lab is shown (the notebook's ablation), so
+a move is a look-up: the training error per step (the chosen run in colour, the other two gradient
+choices of the same seed in grey) and AUC@10 against the RANSAC budget (the run, the median over
+seeds of its gradient choice, and uniform sampling).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from mbp_teach.gradients.backward import MODES
-from mbp_teach.minbackprop import toys
+from mbp_teach.minbackprop import report, toys, train
+from mbp_teach.minbackprop.plots import MARKERS, OKABE_ITO
 from mbp_teach.panels.base import Panel
 from mbp_teach.panels.redraw import fixed_labels, plain_log_ticks, unhinted_text
 from mbp_teach.plotting import new_figure
@@ -150,7 +158,89 @@ class ToyLab(Panel):
                 f"steps; outlier weight / smallest inlier weight = {ratio:.2g}")
 
 
+class AblationLab(Panel):
+    """``update(gradient=, seed=)`` shows one run of a ``train.ablation`` result (no training on a move)."""
+
+    def __init__(self, result: dict, gradient: str = "both", seed: int | None = None):
+        super().__init__()
+        self.result = result
+        grads = report.ablation_gradients(result)
+        seeds = sorted({r["seed"] for r in result["runs"]})
+        if not grads or not seeds:
+            raise ValueError("result: an ablation with no runs")
+        self.controls = {
+            "gradient": widgets.ToggleButtons(options=grads, value=gradient if gradient in grads else grads[-1],
+                                              description="gradient"),
+            "seed": widgets.IntSlider(value=seeds[0] if seed is None else seed, min=seeds[0], max=seeds[-1],
+                                      description="seed", continuous_update=False),
+        }
+        self.uniform = report.budget_aucs(result, None)
+        self.medians = {g: {h: float(np.median(v)) for h, v in report.budget_aucs(result, g).items()} for g in grads}
+        self.run: dict | None = None
+        self._build()
+        self.update()
+
+    def _build(self) -> None:
+        self.fig, (self.ax_e, self.ax_b) = new_figure(1, 2, figsize=(10, 3.6), dpi=72)
+        steps = self.result["config"]["steps"]
+        self.other_lines = [self.ax_e.plot([], [], color="0.6", lw=1.0)[0] for _ in range(2)]
+        (self.error_line,) = self.ax_e.plot([], [], lw=2.0)
+        self.ax_e.set_xlim(0, steps - 1)
+        self.ax_e.set_ylim(0, 1)
+        self.ax_e.set_xlabel("training step")
+        self.ax_e.set_ylabel("mean hypothesis error")
+        self.ax_e.set_title("colour: this run; grey: other gradients, same seed", fontsize=10)
+        hs = sorted(self.uniform)
+        self.ax_b.plot(hs, [self.uniform[h][0] for h in hs], color=OKABE_ITO["uniform"], marker=MARKERS["uniform"],
+                       ms=4, label="uniform sampling")
+        (self.median_line,) = self.ax_b.plot([], [], ls="--", lw=1.2, label="median over seeds")
+        (self.run_line,) = self.ax_b.plot([], [], marker="o", ms=4, lw=2.0, label="this run")
+        self.ax_b.set_xscale("log", base=2)
+        self.ax_b.set_xlim(hs[0] / 1.2, hs[-1] * 1.2)
+        self.ax_b.set_ylim(0, 1)
+        self.ax_b.set_xlabel("RANSAC budget (hypotheses per pair)")
+        self.ax_b.set_ylabel("AUC@10 (pose error, degrees)")
+        self.ax_b.legend(fontsize=8, loc="upper left")
+        self.fig.tight_layout()
+        self.blit_artists(*self.other_lines, self.error_line, self.median_line, self.run_line)
+
+    def find(self, gradient: str, seed: int) -> dict:
+        """The run of ``result`` with this gradient choice and seed (ValueError if there is none)."""
+        for r in self.result["runs"]:
+            if r["gradient"] == gradient and r["seed"] == seed:
+                return r
+        raise ValueError(f"no run with gradient={gradient!r} and seed={seed} in this ablation")
+
+    def _update(self, gradient: str, seed: int) -> str:
+        self.run = run = self.find(gradient, seed)
+        colour = OKABE_ITO[gradient]
+        self.error_line.set_data(np.arange(len(run["loss"])), run["loss"])
+        self.error_line.set_color(colour)
+        others = [r for r in self.result["runs"] if r["seed"] == seed and r["gradient"] != gradient]
+        for line, r in zip(self.other_lines, others + [None] * 2, strict=False):
+            line.set_data(*((np.arange(len(r["loss"])), r["loss"]) if r is not None else ([], [])))
+        hs = sorted(self.medians[gradient])
+        self.median_line.set_data(hs, [self.medians[gradient][h] for h in hs])
+        self.median_line.set_color(colour)
+        if run["failed_at"] is not None:
+            self.run_line.set_data([], [])
+            return f"{report.GRADIENT_LABELS[gradient]}, seed {seed}: {run['failure']} at step {run['failed_at']}"
+        mine = {int(h): report.auc(e) for h, e in run["budget_errors"].items()}
+        self.run_line.set_data(hs, [mine[h] for h in hs])
+        self.run_line.set_color(colour)
+        h = self.result["config"]["eval_hypotheses"]
+        return (f"{report.GRADIENT_LABELS[gradient]}, seed {seed}: AUC@10 {mine.get(h, float('nan')):.2f} at {h} "
+                f"hypotheses per pair (uniform sampling {self.uniform[h][0]:.2f})")
+
+
 def bench_cases():
     """(name, factory, {control: values}) for ``python -m mbp_teach.bench widgets``."""
     sweep = {"displacement": [0.05, 0.1, 0.2, 0.4], "lr": [0.03, 0.1, 0.3], "steps": [10, 30, 60]}
-    return [("minbackprop toy lab (rotation, IFT)", lambda: ToyLab(), sweep)]
+    return [("minbackprop toy lab (rotation, IFT)", lambda: ToyLab(), sweep),
+            ("minbackprop ablation lab (a tiny ablation)", lambda: AblationLab(_tiny_ablation()),
+             {"gradient": ["score", "pathwise", "both"], "seed": [0, 1]})]
+
+
+def _tiny_ablation() -> dict:
+    """A two-seed, two-step ablation: enough runs for the lab's controls, in about a second."""
+    return train.ablation(train.Config(steps=2, batch=1, n_sets=4, eval_pairs=8), range(2), budgets=(1, 4, 16))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbp_teach.minbackprop.report import methods, runs_of
+from mbp_teach.minbackprop.report import GRADIENT_LABELS, ablation_gradients, budget_aucs, methods, runs_of
 from mbp_teach.minbackprop.toys import WeightHistory
 from mbp_teach.plotting import new_figure
 
@@ -74,5 +74,41 @@ def accuracy_figure(result: dict):
     ax.set_ylim(0, 1)
     ax.set_xlim(0, 20)
     ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+# Okabe & Ito's colour-blind-safe palette: black for uniform sampling, one hue per gradient choice
+OKABE_ITO = {"uniform": "#000000", "score": "#0072B2", "pathwise": "#D55E00", "both": "#009E73"}
+MARKERS = {"uniform": "s", "score": "o", "pathwise": "v", "both": "^"}
+
+
+def budget_figure(result: dict, threshold: float = 10.0, needed: tuple[int, int] | None = None):
+    """AUC@threshold against the RANSAC budget (hypotheses per pair, log scale): uniform sampling, and for each
+    gradient choice the median over seeds with a min..max band. ``needed``: a (low, high) range of budgets to
+    shade, e.g. the hypotheses RANSAC theory asks for at the data's outlier fractions."""
+    fig, ax = new_figure(figsize=(6.4, 3.8), dpi=100)
+    if needed is not None:
+        ax.axvspan(*needed, color="0.9", zorder=0, label=f"{needed[0]}-{needed[1]}: budget for 99 % confidence")
+    uniform = budget_aucs(result, None, threshold)
+    hs = np.array(sorted(uniform))
+    ax.plot(hs, [uniform[h][0] for h in hs], color=OKABE_ITO["uniform"], marker=MARKERS["uniform"], ms=4,
+            lw=1.5, label="uniform sampling")
+    for g in ablation_gradients(result):
+        per = budget_aucs(result, g, threshold)
+        h = np.array(sorted(per))
+        if not len(h):
+            continue
+        vals = [np.asarray(per[k]) for k in h]
+        ax.plot(h, [np.median(v) for v in vals], color=OKABE_ITO[g], marker=MARKERS[g], ms=4, lw=1.5,
+                label=f"learned: {GRADIENT_LABELS[g]}")
+        ax.fill_between(h, [v.min() for v in vals], [v.max() for v in vals], color=OKABE_ITO[g], alpha=0.18, lw=0)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("RANSAC budget (hypotheses = minimal sets per pair)")
+    ax.set_ylabel(f"AUC@{threshold:g} (pose error, degrees)")
+    ax.set_ylim(0, 1)
+    n_seeds = len({r["seed"] for r in result["runs"]})
+    ax.set_title(f"learned: median and range over {n_seeds} seeds", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

@@ -16,6 +16,7 @@ import torch
 from mbp_teach import validation as val
 from mbp_teach.minbackprop.pose import pose_errors, pose_from_essential
 from mbp_teach.minbackprop.sampling import draw_minimal_sets
+from mbp_teach.solvers import five_point, sampson_distance
 from mbp_teach.solvers.ransac import Ransac
 
 
@@ -78,3 +79,50 @@ def evaluate(scene, logits: torch.Tensor | None, *, n_hypotheses: int = 32, thre
                         generator=torch.Generator().manual_seed(seed))
     r_err, t_err = pose_errors(est.R, est.t, scene.R, scene.t)
     return {"rotation": r_err, "translation": t_err, "pose": torch.maximum(r_err, t_err)}
+
+
+CHUNK = 20_000_000  # Sampson distances held at once by evaluate_budgets (160 MB in float64)
+
+
+@torch.no_grad()
+def evaluate_budgets(scene, logits: torch.Tensor | None, budgets, *, threshold_px: float = 2.0,
+                     seed: int = 0) -> dict[int, torch.Tensor]:
+    """Pose errors (degrees, (B,), max of rotation and translation) for each RANSAC budget in ``budgets``.
+
+    One run draws max(budgets) minimal sets per pair (by softmax(logits); uniformly for None) and
+    scores them all; the estimate with budget h keeps the best of the *first* h sets. The sets
+    are independent draws, so the first h of them are an h-set draw: every budget costs one run
+    of the largest.
+    """
+    budgets = sorted({int(h) for h in budgets})
+    if not budgets or budgets[0] < 1:
+        raise ValueError(f"budgets: need positive numbers of hypotheses, got {budgets!r}")
+    x1, x2 = scene.x1, scene.x2
+    check_correspondences(x1, x2)
+    threshold = threshold_px / float(scene.K[0, 0])
+    logits = torch.zeros(x1.shape[:2], dtype=x1.dtype) if logits is None else logits.detach()
+    idx = draw_minimal_sets(logits, budgets[-1], generator=torch.Generator().manual_seed(seed)).index
+    B, N = x1.shape[:2]
+    chunk = max(1, CHUNK // (budgets[-1] * 10 * N))  # pairs per pass, so the Sampson table stays small
+    E_best = {h: [] for h in budgets}
+    inlier = {h: [] for h in budgets}
+    for b in range(0, B, chunk):
+        rows = slice(b, b + chunk)
+        ix = idx[rows].unsqueeze(-1)
+        E, valid = five_point(torch.take_along_dim(x1[rows].unsqueeze(-3), ix, dim=-2),
+                              torch.take_along_dim(x2[rows].unsqueeze(-3), ix, dim=-2))  # (b, H, 10, 3, 3)
+        E = E.flatten(-4, -3)  # (b, 10 H, 3, 3): set k's solutions are rows 10 k ... 10 k + 9
+        d = sampson_distance(E, x1[rows].unsqueeze(-3), x2[rows].unsqueeze(-3))  # (b, 10 H, N)
+        ins = (d < threshold**2) & valid.flatten(-2).unsqueeze(-1)
+        count = ins.sum(-1)
+        at = torch.arange(E.shape[0])
+        for h in budgets:
+            best = count[:, : 10 * h].argmax(-1)  # the first of the largest counts among the first h sets
+            E_best[h].append(E[at, best])
+            inlier[h].append(ins[at, best])
+    out = {}
+    for h in budgets:
+        R, t = pose_from_essential(torch.cat(E_best[h]), x1, x2, torch.cat(inlier[h]))
+        r_err, t_err = pose_errors(R, t, scene.R, scene.t)
+        out[h] = torch.maximum(r_err, t_err)
+    return out

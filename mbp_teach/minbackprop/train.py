@@ -7,12 +7,20 @@ One step, for a fresh batch of B synthetic image pairs (N correspondences, 30-70
 2. ``five_point`` solves each set with the chosen ``backward``: E (B, K, 10, 3, 3);
 3. the error of set k is that of its solution nearest the truth,
    e_k = min_s (1 - <E_s, E_true>^2) over real solutions (1 if none): 0 for the true E;
-4. the loss is the expected error over the sampling distribution, L = mean_k e_k, whose
-   gradient has two parts: the pathwise one, d e_k / d x through the solver (this is where the
-   backward mode acts), and the score-function one (DSAC, Brachmann et al. 2017),
-   mean_k (e_k - mean e) d log p(set k) / d l, which pushes probability away from sets that
-   contain outliers. The surrogate mean_k [e_k + (e_k - mean e).detach() log p_k] has exactly
-   this gradient.
+4. the loss is the expected error over the sampling distribution, L = E_{S ~ p_l}[e(S)]. Its
+   gradient has two terms, and ``gradient`` chooses which ones train the filter:
+
+   * "score": the score-function (REINFORCE, Williams 1992; DSAC, Brachmann et al. 2017) estimate
+     mean_k (e_k - mean e) d log p(set k) / d l. The score function is d log p(S) / d l, the
+     gradient of the log-probability of the drawn set; weighted by how much worse than average
+     the set did, it pushes probability away from sets that contain outliers. It is unbiased
+     for dL/dl and never differentiates the solver: the solver's inputs are detached, so its
+     backward is not called at all.
+   * "pathwise": mean_k d e_k / d l through the solver (where the backward mode acts) and then
+     through the straight-through selection (``sampling``). The straight-through step is not the
+     derivative of anything the forward pass computed, so this term is a *biased* estimate.
+   * "both" (the default, as in MinBackProp): the sum. The surrogate
+     mean_k [e_k + (e_k - mean e).detach() log p_k] has exactly this gradient.
 
 A run trains with a ``Method``: the solver's ``backward`` ("autograd", "ift", "ddn") and the
 ``null_space`` basis five_point computes ("qr" by default; "svd" and "gram_svd" give the
@@ -41,7 +49,7 @@ from mbp_teach import validation as val
 from mbp_teach.gradients.backward import check_mode
 from mbp_teach.minbackprop.filter import OutlierFilter
 from mbp_teach.minbackprop.pose import pose_auc
-from mbp_teach.minbackprop.ransac import check_correspondences, evaluate
+from mbp_teach.minbackprop.ransac import check_correspondences, evaluate, evaluate_budgets
 from mbp_teach.minbackprop.sampling import draw_minimal_sets
 from mbp_teach.solvers import five_point
 from mbp_teach.solvers.essential import check_null_space
@@ -78,6 +86,16 @@ def as_method(method: Method | str) -> Method:
     if not isinstance(method, Method):
         raise ValueError(f"method: expected a Method or a backward mode such as 'ift', got {method!r}")
     return method.check()
+
+
+GRADIENTS = ("score", "pathwise", "both")  # which terms of the gradient train the filter (module docstring)
+
+
+def check_gradient(gradient: str) -> str:
+    """``gradient`` itself when it is one of GRADIENTS (ValueError otherwise)."""
+    if gradient not in GRADIENTS:
+        raise ValueError(f"gradient: must be one of {GRADIENTS}, got {gradient!r}")
+    return gradient
 
 
 @dataclass
@@ -126,6 +144,7 @@ class Run:
     backward: str
     seed: int
     null_space: str = "qr"
+    gradient: str = "both"  # which gradient terms trained it: "score", "pathwise" or "both"
     loss: list[float] = field(default_factory=list)
     backward_seconds: list[float] = field(default_factory=list)  # whole loss.backward(), wall time
     backward_cpu_seconds: list[float] = field(default_factory=list)  # the same, this process's CPU time
@@ -188,11 +207,15 @@ class _SolverClock:
 
 
 def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, method: Method,
-              generator: torch.Generator, clock: _SolverClock | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(surrogate loss, mean error e) for one batch; see the module docstring."""
+              generator: torch.Generator, clock: _SolverClock | None = None,
+              gradient: str = "both") -> tuple[torch.Tensor, torch.Tensor]:
+    """(surrogate loss, mean error e) for one batch; ``gradient`` as in the module docstring."""
+    check_gradient(gradient)
     logits = net(scene.x1, scene.x2)
     sets = draw_minimal_sets(logits, config.n_sets, tau=config.tau, generator=generator)
     s1, s2 = sets.gather(scene.x1), sets.gather(scene.x2)
+    if gradient == "score":  # no path into the solver: its backward is never called
+        s1, s2 = s1.detach(), s2.detach()
     # null_space only when not the default, so a stand-in five_point(x1, x2, backward) still fits
     extra: dict[str, Any] = {"null_space": method.null_space} if method.null_space != "qr" else {}
     E, valid = five_point(s1, s2, backward=method.backward, **extra)
@@ -201,16 +224,21 @@ def step_loss(net: OutlierFilter, scene: mbp_data.TwoView, config: Config, metho
         s1.register_hook(clock.input)  # s1's gradient is the last one the solver produces
     err = essential_error(E, valid, scene.E)  # (B, K)
     advantage = (err - err.mean(-1, keepdim=True)).detach()
-    surrogate = (err + advantage * sets.log_prob).mean()
+    score = advantage * sets.log_prob if gradient != "pathwise" else torch.zeros_like(err)
+    surrogate = (err + score).mean()
     return surrogate, err.mean().detach()
 
 
-def train(config: Config, backward: str = "ift", seed: int = 0, *, null_space: str = "qr",
+def train(config: Config, backward: str = "ift", seed: int = 0, *, null_space: str = "qr", gradient: str = "both",
           progress: Callable[[], None] | None = None, evaluate_after: bool = True) -> tuple[Run, OutlierFilter]:
     """Train a fresh filter (initialised from ``seed``) for ``config.steps`` steps, differentiating
-    ``five_point`` with ``backward`` through the ``null_space`` basis (see the module docstring)."""
+    ``five_point`` with ``backward`` through the ``null_space`` basis, with the gradient terms
+    ``gradient`` ("score", "pathwise" or "both"; see the module docstring).
+
+    Every gradient choice sees the same data and the same minimal-set draws for a seed."""
     config.validate()
     method = Method(backward, null_space).check()
+    check_gradient(gradient)
     torch.manual_seed(seed)
     net = OutlierFilter(config.width, config.blocks).double()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -218,17 +246,18 @@ def train(config: Config, backward: str = "ift", seed: int = 0, *, null_space: s
     # gives every backward the same data and the same minimal-set draws.
     pool = scene_batch(config, config.batch * config.steps, torch.Generator().manual_seed(seed))
     sample_gen = torch.Generator().manual_seed(seed + 7919)
-    run = Run(backward, seed, null_space)
+    run = Run(backward, seed, null_space, gradient)
     for k in range(config.steps):
         scene = _slice(pool, slice(k * config.batch, (k + 1) * config.batch))
         clock = _SolverClock()
-        loss, err = step_loss(net, scene, config, method, sample_gen, clock)
+        loss, err = step_loss(net, scene, config, method, sample_gen, clock, gradient)
         run.loss.append(float(err))
         opt.zero_grad()
         start, cpu_start = time.perf_counter(), time.process_time()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            loss.backward()
+            if loss.requires_grad:  # else no term reaches the weights (a solver without a gradient, pathwise only)
+                loss.backward()
         run.backward_seconds.append(time.perf_counter() - start)
         run.backward_cpu_seconds.append(time.process_time() - cpu_start)
         run.solver_seconds.append(clock.seconds)
@@ -248,6 +277,22 @@ def train(config: Config, backward: str = "ift", seed: int = 0, *, null_space: s
     if evaluate_after and run.stable:
         run.errors = evaluate_filter(net, config)
     return run, net
+
+
+def first_step_gradient(config: Config, gradient: str, backward: Method | str = "ift", seed: int = 0) -> torch.Tensor:
+    """The flattened parameter gradient of ``train``'s first step (same network, pairs and draws as
+    ``train(config, backward, seed, gradient=gradient)``) with the terms ``gradient``."""
+    config.validate()
+    method = as_method(backward)
+    torch.manual_seed(seed)
+    net = OutlierFilter(config.width, config.blocks).double()
+    scene = scene_batch(config, config.batch, torch.Generator().manual_seed(seed))
+    loss, _ = step_loss(net, scene, config, method, torch.Generator().manual_seed(seed + 7919), gradient=gradient)
+    params = list(net.parameters())
+    if not loss.requires_grad:
+        return torch.zeros(sum(p.numel() for p in params), dtype=torch.float64)
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params, strict=True)])
 
 
 def eval_scenes(config: Config) -> mbp_data.TwoView:
@@ -297,3 +342,46 @@ def compare(config: Config, methods: Iterable[Method | str] = METHODS, seeds: It
         torch.set_num_threads(threads)
     return {"config": asdict(config), "runs": [asdict(r) for r in runs],
             "baseline": baseline}
+
+
+BUDGETS = (1, 2, 4, 8, 16, 32, 64, 128)  # RANSAC hypotheses (minimal sets) per pair for the budget curve
+
+
+def evaluate_filter_budgets(net: OutlierFilter | None, config: Config, budgets=BUDGETS) -> dict[int, list[float]]:
+    """Pose errors (degrees, max of rotation and translation) on the evaluation pairs for each budget;
+    ``net=None`` is uniform sampling. The budget ``config.eval_hypotheses`` gives ``evaluate_filter``'s."""
+    scene = eval_scenes(config)
+    with torch.no_grad():
+        logits = None if net is None else net(scene.x1, scene.x2)
+    errs = evaluate_budgets(scene, logits, budgets, threshold_px=config.threshold_px, seed=config.eval_seed + 1)
+    return {h: e.tolist() for h, e in errs.items()}
+
+
+def ablation(config: Config, seeds: Iterable[int] = range(5), *, backward: str = "ift",
+             gradients: Iterable[str] = GRADIENTS, budgets=BUDGETS,
+             progress: Callable[[], None] | None = None) -> dict:
+    """Train one filter per (gradient, seed) with ``backward``; evaluate each at every RANSAC budget.
+
+    Plain dicts out: ``runs`` (``Run`` fields, and ``budget_errors``: budget -> pose errors),
+    ``baseline`` and ``baseline_budgets`` (uniform sampling). A seed gives every gradient choice the
+    same initial network, training pairs and minimal-set draws, so the runs differ only in the gradient.
+    """
+    config.validate()
+    gradients = [check_gradient(g) for g in gradients]
+    as_method(backward)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in compare
+    try:
+        runs = []
+        for g in gradients:
+            for s in seeds:
+                run, net = train(config, backward, s, gradient=g, progress=progress)
+                row = asdict(run)
+                row["budget_errors"] = evaluate_filter_budgets(net, config, budgets) if run.stable else {}
+                runs.append(row)
+        baseline = evaluate_filter(None, config)
+        baseline_budgets = evaluate_filter_budgets(None, config, budgets)
+    finally:
+        torch.set_num_threads(threads)
+    return {"config": asdict(config), "backward": backward, "budgets": sorted(set(budgets)), "runs": runs,
+            "baseline": baseline, "baseline_budgets": baseline_budgets}

@@ -71,3 +71,18 @@ def test_weight_axis_limit_is_on_a_coarse_ladder():
         top = nice_ceiling(x)
         lab_top = top if lab_top is None else lab_top
         assert top == lab_top
+
+
+def test_ablation_lab_toggles_the_gradient_and_the_seed():
+    from mbp_teach.minbackprop import train
+    from mbp_teach.minbackprop.panels import AblationLab
+
+    torch.set_default_dtype(torch.float64)
+    config = train.Config(n_points=40, batch=1, n_sets=4, steps=3, eval_pairs=6, eval_hypotheses=4)
+    lab = AblationLab(train.ablation(config, (0, 1), budgets=(1, 4)))
+    for gradient in ("score", "pathwise", "both"):
+        assert lab.update(gradient=gradient, seed=1)
+        assert lab.run["gradient"] == gradient and lab.run["seed"] == 1
+        assert len(lab.error_line.get_data()[0]) == 3 and len(lab.run_line.get_data()[0]) == 2
+        assert sum(len(line.get_data()[0]) > 0 for line in lab.other_lines) == 2
+        assert "AUC@10" in lab.message.value

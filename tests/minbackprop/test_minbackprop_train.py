@@ -106,3 +106,117 @@ def test_report_table_has_every_backward_and_the_baseline():
     assert 0.0 <= rows[-1]["auc20"] <= 1.0
     plots.training_figure(result)
     plots.accuracy_figure(result)
+
+
+# --- the gradient ablation: score function only / pathwise only / both ---
+
+TINY = replace(SHORT, n_points=40, batch=2, n_sets=6, steps=3, eval_pairs=6, eval_hypotheses=4)
+
+
+def parameters(net):
+    return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+
+def initial_parameters(config, seed):
+    torch.manual_seed(seed)
+    return parameters(OutlierFilter(config.width, config.blocks).double())
+
+
+def step_gradient(gradient, seed=0, null_space="qr"):
+    """The parameter gradient of the first training step with the given terms."""
+    torch.manual_seed(seed)
+    net = OutlierFilter(TINY.width, TINY.blocks).double()
+    scene = train.scene_batch(TINY, TINY.batch, torch.Generator().manual_seed(seed))
+    loss, _ = train.step_loss(net, scene, TINY, train.Method("autograd", null_space),
+                              torch.Generator().manual_seed(seed + 1), gradient=gradient)
+    if not loss.requires_grad:
+        return torch.zeros_like(parameters(net))
+    grads = torch.autograd.grad(loss, list(net.parameters()), allow_unused=True)
+    return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                      for g, p in zip(grads, net.parameters(), strict=True)])
+
+
+def test_both_is_the_sum_of_score_function_and_pathwise_terms():
+    score, path, both = (step_gradient(g) for g in train.GRADIENTS)
+    assert score.norm() > 0 and path.norm() > 0
+    assert float((both - score - path).norm()) <= 1e-9 * float(both.norm())
+
+
+def test_pathwise_only_with_a_zero_pathwise_gradient_leaves_the_weights_unchanged(monkeypatch):
+    real = train.five_point
+
+    def gradient_free(x1, x2, backward="autograd"):
+        E, valid = real(x1.detach(), x2.detach(), backward=backward)
+        return E + 0.0 * (x1.sum() + x2.sum()), valid  # same value, in the graph, pathwise gradient exactly 0
+
+    monkeypatch.setattr(train, "five_point", gradient_free)
+    run, net = train.train(TINY, "autograd", seed=3, gradient="pathwise", evaluate_after=False)
+    assert run.stable and torch.equal(parameters(net), initial_parameters(TINY, 3))
+    # the score function alone moves them, from the same start
+    run, net = train.train(TINY, "autograd", seed=3, gradient="score", evaluate_after=False)
+    assert not torch.equal(parameters(net), initial_parameters(TINY, 3))
+
+
+def test_score_function_only_never_calls_the_solvers_backward(monkeypatch):
+    real = train.five_point
+    calls = {"forward": 0, "backward": 0, "inputs_need_grad": 0}
+
+    class Counted(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, E):
+            return E.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            calls["backward"] += 1
+            return grad
+
+    def counted(x1, x2, backward="autograd"):
+        calls["forward"] += 1
+        calls["inputs_need_grad"] += int(x1.requires_grad or x2.requires_grad)
+        E, valid = real(x1, x2, backward=backward)
+        return Counted.apply(E), valid
+
+    monkeypatch.setattr(train, "five_point", counted)
+    run, net = train.train(TINY, "ift", seed=1, gradient="score", evaluate_after=False)
+    assert run.stable and calls == {"forward": TINY.steps, "backward": 0, "inputs_need_grad": 0}
+    assert not torch.equal(parameters(net), initial_parameters(TINY, 1))
+    train.train(TINY, "ift", seed=1, gradient="both", evaluate_after=False)  # and the control: called each step
+    assert calls["backward"] == TINY.steps and calls["inputs_need_grad"] == TINY.steps
+
+
+def test_unknown_gradient_choice_is_refused():
+    with pytest.raises(ValueError, match="gradient"):
+        train.train(TINY, "ift", gradient="reinforce")
+    with pytest.raises(ValueError, match="gradient"):
+        train.ablation(TINY, (0,), gradients=("score", "none"))
+
+
+def test_budget_curve_at_the_training_budget_is_the_plain_evaluation():
+    torch.manual_seed(0)
+    net = OutlierFilter(TINY.width, TINY.blocks).double()
+    for model in (net, None):
+        plain = train.evaluate_filter(model, TINY)["pose"]
+        # the largest budget's draws are the plain evaluation's; a smaller budget keeps a prefix of them
+        curve = train.evaluate_filter_budgets(model, TINY, (TINY.eval_hypotheses, 1, 2))
+        assert sorted(curve) == [1, 2, TINY.eval_hypotheses]
+        assert torch.allclose(torch.tensor(curve[TINY.eval_hypotheses]), torch.tensor(plain), equal_nan=True)
+    with pytest.raises(ValueError, match="budgets"):
+        train.evaluate_filter_budgets(None, TINY, (0, 4))
+
+
+def test_ablation_report_and_figure_survive_a_json_round_trip():
+    import json
+
+    result = json.loads(json.dumps(train.ablation(TINY, (0, 1), budgets=(1, 4))))
+    assert [r["gradient"] for r in result["runs"]] == ["score"] * 2 + ["pathwise"] * 2 + ["both"] * 2
+    rows = report.ablation_rows(result)
+    assert [r["gradient"] for r in rows] == ["score", "pathwise", "both", None]
+    assert all(r["min"] <= r["median"] <= r["max"] for r in rows)
+    table = report.ablation_markdown(result)
+    assert "score function only | 2/2" in table and "uniform sampling" in table
+    assert "| 4 |" in report.budget_markdown(result)
+    assert set(report.budget_aucs(result, "both")) == {1, 4} and len(report.budget_aucs(result, "both")[4]) == 2
+    fig = plots.budget_figure(result, needed=(26, 1893))
+    ax = fig.axes[0]
+    assert "hypotheses" in ax.get_xlabel() and "degrees" in ax.get_ylabel()
