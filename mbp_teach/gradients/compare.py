@@ -157,3 +157,27 @@ def compare(loss: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], m
         nonfinite = int(sum((~torch.isfinite(t)).sum() for t in g))
         table.append(Row(method, relative_error(g, reference), 1e3 * seconds, nonfinite, flagged, g))
     return table
+
+
+def backward_ops(loss: Callable[..., torch.Tensor], backward: str, inputs: Sequence[torch.Tensor]) -> int:
+    """How many tensor operations (ATen calls) ``loss(backward, *inputs).backward()`` runs, the backward alone.
+
+    Unlike a time, the count is the same on every CPU. For small problems each operation costs a
+    roughly fixed overhead (a few microseconds of dispatch), so the count explains backward times
+    that arithmetic alone does not."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            _Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    xs = tuple(t.detach().clone().requires_grad_(True) for t in inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", implicit.SingularJacobianWarning)
+        value = loss(backward, *xs)
+        with _Count():
+            value.backward()
+    return _Count.n

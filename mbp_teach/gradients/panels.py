@@ -125,6 +125,29 @@ class StepPanel(Panel):
             raise ValueError(f"decades: no step of the panel lies within {decades} decades of h* = {h_star:.1e}")
         return float(np.median(self.errors[dtype][near]))
 
+    def predicted_bottom(self, dtype: str) -> tuple[float, float]:
+        """(h_opt, e_min): the bottom of the V predicted from its two arms, for "float32" or "float64".
+
+        Far left of h* the error is round-off, e ~ D/h; far right it is truncation, e ~ C h^2. D and C
+        are the medians of e h and e / h^2 over 1.5 decades on each side (1.5 to 3 decades below h*,
+        1.5 to 2.5 above). The sum D/h + C h^2 is smallest at h_opt = (D / 2C)^(1/3), where it is
+        e_min = 3 C h_opt^2. Unlike h* = (3 eps)^(1/3), this uses the loss's own |f| and |f'''|."""
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype: must be 'float32' or 'float64', got {dtype!r}")
+        h, e = self.steps, self.errors[dtype]
+        lh = np.log10(h / fd.optimal_step(getattr(torch, dtype)))
+        left, right = (lh >= -3) & (lh <= -1.5), (lh >= 1.5) & (lh <= 2.5)
+        D, C = float(np.median(e[left] * h[left])), float(np.median(e[right] / h[right] ** 2))
+        h_opt = (D / (2 * C)) ** (1 / 3)
+        return h_opt, 3 * C * h_opt**2
+
+    def error_near(self, dtype: str, h: float, decades: float = 0.5) -> float:
+        """Median relative error over the steps within ``decades`` of h (one step's error is noisy)."""
+        near = np.abs(np.log10(self.steps / h)) <= decades
+        if not near.any():
+            raise ValueError(f"h: no step of the panel lies within {decades} decades of {h:.1e}")
+        return float(np.median(self.errors[dtype][near]))
+
     def error_at(self, dtype: str, h: float) -> float:
         """Relative error at step h, interpolated in log-log on the precomputed curve."""
         err = np.maximum(self.errors[dtype], 1e-17)

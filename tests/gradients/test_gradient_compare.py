@@ -74,3 +74,11 @@ def test_expect_svd_backward_failure_is_keyed_to_the_release():
     with pytest.raises(AssertionError, match=f"torch {known}: NaN at repetition no longer shows, although it did"):
         gc.expect_svd_backward_failure(False, "NaN at repetition", version=f"{known}.0")
 
+
+
+def test_backward_ops_counts_the_backward_alone():
+    x = gp.inputs("kabsch", 2, seed=2)
+    autograd = gc.backward_ops(gp.loss("kabsch"), "autograd", x)
+    ift = gc.backward_ops(gp.loss("kabsch"), "ift", x)
+    assert 0 < autograd < ift                       # the 3 x 3 SVD backward is a few dozen operations
+    assert gc.backward_ops(gp.loss("kabsch"), "autograd", x) == autograd

@@ -97,3 +97,13 @@ def test_degeneracy_point_factor_grows_like_inverse_gap():
 def test_bench_cases():
     names = [c[0] for c in bench_cases()]
     assert names == ["step (02)", "degeneracy (02)"]
+
+
+def test_step_panel_arms_predict_the_bottom(step):
+    for name in ("float32", "float64"):
+        h_opt, e_min = step.predicted_bottom(name)
+        h_best, _ = step.best_step(name)
+        assert abs(np.log10(h_best / h_opt)) <= 0.5
+        assert 1 / 3 <= step.error_near(name, h_opt) / e_min <= 3
+    with pytest.raises(ValueError, match="dtype"):
+        step.predicted_bottom("float16")
