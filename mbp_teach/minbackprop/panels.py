@@ -31,7 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mbp_teach.gradients.backward import MODES
 from mbp_teach.minbackprop import report, toys, train
-from mbp_teach.minbackprop.plots import MARKERS, OKABE_ITO
+from mbp_teach.minbackprop.plots import MARKERS, OKABE_ITO, PLAIN
 from mbp_teach.panels.base import Panel
 from mbp_teach.panels.redraw import fixed_labels, plain_log_ticks, unhinted_text
 from mbp_teach.plotting import new_figure
@@ -196,10 +196,11 @@ class AblationLab(Panel):
         (self.median_line,) = self.ax_b.plot([], [], ls="--", lw=1.2, label="median over seeds")
         (self.run_line,) = self.ax_b.plot([], [], marker="o", ms=4, lw=2.0, label="this run")
         self.ax_b.set_xscale("log", base=2)
+        self.ax_b.xaxis.set_major_formatter(PLAIN)
         self.ax_b.set_xlim(hs[0] / 1.2, hs[-1] * 1.2)
         self.ax_b.set_ylim(0, 1)
         self.ax_b.set_xlabel("RANSAC budget (hypotheses per pair)")
-        self.ax_b.set_ylabel("AUC@10 (pose error, degrees)")
+        self.ax_b.set_ylabel("AUC@10° of the pose error")
         self.ax_b.legend(fontsize=8, loc="upper left")
         self.fig.tight_layout()
         self.blit_artists(*self.other_lines, self.error_line, self.median_line, self.run_line)

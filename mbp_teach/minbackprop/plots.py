@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from mbp_teach.minbackprop.report import GRADIENT_LABELS, ablation_gradients, budget_aucs, methods, runs_of
 from mbp_teach.minbackprop.toys import WeightHistory
@@ -80,6 +81,7 @@ def accuracy_figure(result: dict):
 
 # Okabe & Ito's colour-blind-safe palette: black for uniform sampling, one hue per gradient choice
 OKABE_ITO = {"uniform": "#000000", "score": "#0072B2", "pathwise": "#D55E00", "both": "#009E73"}
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 1, 2, 4, ... rather than 2^0, 2^1, ...
 MARKERS = {"uniform": "s", "score": "o", "pathwise": "v", "both": "^"}
 
 
@@ -89,7 +91,7 @@ def budget_figure(result: dict, threshold: float = 10.0, needed: tuple[int, int]
     shade, e.g. the hypotheses RANSAC theory asks for at the data's outlier fractions."""
     fig, ax = new_figure(figsize=(6.4, 3.8), dpi=100)
     if needed is not None:
-        ax.axvspan(*needed, color="0.9", zorder=0, label=f"{needed[0]}-{needed[1]}: budget for 99 % confidence")
+        ax.axvspan(*needed, color="0.9", zorder=0, label=f"{needed[0]}-{needed[1]}: RANSAC's budget for 99 % confidence")
     uniform = budget_aucs(result, None, threshold)
     hs = np.array(sorted(uniform))
     ax.plot(hs, [uniform[h][0] for h in hs], color=OKABE_ITO["uniform"], marker=MARKERS["uniform"], ms=4,
@@ -104,8 +106,9 @@ def budget_figure(result: dict, threshold: float = 10.0, needed: tuple[int, int]
                 label=f"learned: {GRADIENT_LABELS[g]}")
         ax.fill_between(h, [v.min() for v in vals], [v.max() for v in vals], color=OKABE_ITO[g], alpha=0.18, lw=0)
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(PLAIN)
     ax.set_xlabel("RANSAC budget (hypotheses = minimal sets per pair)")
-    ax.set_ylabel(f"AUC@{threshold:g} (pose error, degrees)")
+    ax.set_ylabel(f"AUC@{threshold:g}° of the pose error (0 to 1)")
     ax.set_ylim(0, 1)
     n_seeds = len({r["seed"] for r in result["runs"]})
     ax.set_title(f"learned: median and range over {n_seeds} seeds", fontsize=10)

@@ -219,4 +219,4 @@ def test_ablation_report_and_figure_survive_a_json_round_trip():
     assert set(report.budget_aucs(result, "both")) == {1, 4} and len(report.budget_aucs(result, "both")[4]) == 2
     fig = plots.budget_figure(result, needed=(26, 1893))
     ax = fig.axes[0]
-    assert "hypotheses" in ax.get_xlabel() and "degrees" in ax.get_ylabel()
+    assert "hypotheses" in ax.get_xlabel() and "AUC@10°" in ax.get_ylabel()
