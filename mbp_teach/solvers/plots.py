@@ -108,3 +108,28 @@ def epipolar_figure(scene, F, k: int = 8, label: str = "estimated F"):
         ax.set_title(f"{name}: lines of {label} (solid), true (dashed)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def matrix_heatmaps_figure(panels, figsize=(11.0, 4.0)):
+    """One heat map per (matrix, title, row labels, column labels): colour = log10 |entry|, exact zeros white.
+
+    For the 5-point solver's 10 x 20 constraint matrix and its 10 x 10 action matrix (or the conic warm-up's):
+    the structure (which entries are exactly 0 or 1) is what the text explains. ``cividis`` is readable with
+    every common colour-vision deficiency.
+    """
+    widths = [np.asarray(torch.as_tensor(m)).shape[1] for m, *_ in panels]
+    fig, axes = new_figure(1, len(panels), figsize=figsize, gridspec_kw={"width_ratios": widths})
+    axes = np.atleast_1d(axes)
+    for ax, (m, title, rows, cols) in zip(axes, panels, strict=True):
+        m = np.asarray(torch.as_tensor(m).detach(), dtype=float)
+        with np.errstate(divide="ignore"):
+            shown = np.ma.masked_where(m == 0, np.log10(np.abs(m)))
+        im = ax.imshow(shown, cmap="cividis", aspect="equal")
+        ax.set_xticks(range(m.shape[1]), cols, rotation=90, fontsize=7)
+        ax.set_yticks(range(m.shape[0]), rows, fontsize=7)
+        ax.set_xlabel("column: monomial", fontsize=8)
+        ax.set_ylabel("row", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.7, label="log10 |entry| (white: exactly 0)")
+    fig.tight_layout()
+    return fig
