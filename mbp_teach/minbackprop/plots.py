@@ -35,28 +35,39 @@ def toy_figure(histories: list[WeightHistory], outlier: int, ylabel: str, title:
     return fig
 
 
+def _groups(result: dict) -> list[tuple[str, str, str, list[dict]]]:
+    """(label, colour, line style, runs) per method of a ``compare`` result, or per gradient choice of an ``ablation``."""
+    if "baseline_budgets" in result:
+        return [(GRADIENT_LABELS[g], OKABE_ITO[g], STYLES[i % 3], [r for r in result["runs"] if r["gradient"] == g])
+                for i, g in enumerate(ablation_gradients(result))]
+    return [(m.label, f"C{i}", STYLES[i % 3], runs_of(result, m)) for i, m in enumerate(methods(result))]
+
+
 def training_figure(result: dict):
-    """Mean training error e per step for each backward (median over seeds, band = min..max)."""
+    """Mean training error e per step for each backward, or each gradient choice of an ablation
+    (median over seeds, band = min..max)."""
     fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
-    for i, m in enumerate(methods(result)):
-        curves = [r["loss"] for r in runs_of(result, m)]
+    ablation = "baseline_budgets" in result
+    for label, colour, style, runs in _groups(result):
+        curves = [r["loss"] for r in runs]
         n = max(len(c) for c in curves)
         arr = np.full((len(curves), n), np.nan)
         for j, c in enumerate(curves):
             arr[j, : len(c)] = c
         k = np.arange(n)
-        ax.plot(k, np.nanmedian(arr, 0), color=f"C{i}", lw=1.5, ls=STYLES[i % 3], label=m.label)
-        ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=f"C{i}", alpha=0.12)
+        ax.plot(k, np.nanmedian(arr, 0), color=colour, lw=1.5, ls=style, label=label)
+        ax.fill_between(k, np.nanmin(arr, 0), np.nanmax(arr, 0), color=colour, alpha=0.12)
     ax.set_xlabel("training step")
     ax.set_ylabel("mean hypothesis error 1 - <E, E_true>^2")
     ax.set_title("training through five_point (median and range over seeds)", fontsize=10)
-    ax.legend(title="backward")
+    ax.legend(title="gradient" if ablation else "backward", fontsize=8)
     fig.tight_layout()
     return fig
 
 
 def accuracy_figure(result: dict):
-    """Recall of the pose error (share of pairs with error <= threshold) against the threshold."""
+    """Recall of the pose error (share of pairs with error <= threshold) against the threshold, averaged over
+    seeds, per method (or gradient choice), at the configuration's budget ``eval_hypotheses``."""
     fig, ax = new_figure(figsize=(6, 3.6), dpi=100)
     grid = np.linspace(0, 20, 201)
 
@@ -64,17 +75,18 @@ def accuracy_figure(result: dict):
         e = np.sort(np.asarray(err, dtype=float))
         return np.searchsorted(e, grid, side="right") / len(e)
 
-    for i, m in enumerate(methods(result)):
-        stable = [r for r in runs_of(result, m) if r["failed_at"] is None]
+    for label, colour, style, runs in _groups(result):
+        stable = [r for r in runs if r["failed_at"] is None]
         if stable:
-            ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=f"C{i}",
-                    ls=STYLES[i % 3], lw=1.5, label=f"learned, {m.label}")
+            ax.plot(grid, np.mean([recall(r["errors"]["pose"]) for r in stable], 0), color=colour,
+                    ls=style, lw=1.5, label=f"learned, {label}")
     ax.plot(grid, recall(result["baseline"]["pose"]), color="k", lw=1.5, label="uniform sampling")
     ax.set_xlabel("pose error threshold (degrees)")
     ax.set_ylabel("share of pairs below threshold")
     ax.set_ylim(0, 1)
     ax.set_xlim(0, 20)
-    ax.legend(loc="lower right")
+    ax.set_title(f"{result['config']['eval_hypotheses']} hypotheses per pair", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 
