@@ -9,7 +9,9 @@ For a pathwise gradient through the solver, the m-th picked point is written as 
 S_m the one-hot row of the pick in the forward pass and, in the backward pass, the Gumbel-softmax
 row softmax((l + g) / tau) over the remaining pool (the straight-through estimator of
 Jang et al. 2017, used by nabla-RANSAC and MinBackProp). So the solver sees the exact sampled
-points, and the network receives d loss / d x of the solver's input.
+points, and the network receives d loss / d x of the solver's input. The soft row is not the
+derivative of the one-hot pick, so this pathwise gradient is biased; ``train`` can add it to the
+unbiased score-function gradient, use it alone, or leave it out (``train.GRADIENTS``).
 """
 
 from __future__ import annotations
