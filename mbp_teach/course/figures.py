@@ -33,6 +33,8 @@ MEASURED: dict[str, tuple[list[str], str]] = {
                                            "mbp_teach/experiments/relative_pose.py"),
     "03_relative_pose_full_recall.png": (["-m", "mbp_teach.experiments", "relative_pose", "--full"],
                                          "mbp_teach/experiments/relative_pose.py"),
+    "03_ablation_full_budget.png": (["-m", "mbp_teach.experiments", "relative_pose", "--full", "--ablation"],
+                                    "mbp_teach/experiments/relative_pose.py"),
 }
 
 
