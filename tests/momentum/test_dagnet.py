@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from mbp_teach.momentum.dag_plots import draw_dag
 from mbp_teach.momentum.dagnet import DAGNet, chain_edges, dense_edges, skip_edges
-from mbp_teach.momentum.plots import draw_dag
 
 
 def gen(seed=0):

@@ -14,7 +14,7 @@ import pytest
 MODEL = [f"mbp_teach.minbackprop.{m}" for m in ("exercises", "filter", "pose", "ransac", "report", "sampling",
                                                  "toys", "train")]
 MODEL += [f"mbp_teach.momentum.{m}" for m in ("adaptive", "autoencoder", "dagnet", "exercises", "heavy_ball", "skip")]
-PLOTS = ["mbp_teach.minbackprop.plots", "mbp_teach.momentum.plots"]
+PLOTS = ["mbp_teach.minbackprop.plots", "mbp_teach.momentum.plots", "mbp_teach.momentum.dag_plots"]
 
 
 def loaded_after_import(modules: list[str], watched: tuple[str, ...]) -> list[str]:

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from mbp_teach.momentum import autoencoder as ae  # noqa: E402
-from mbp_teach.momentum import plots  # noqa: E402
+from mbp_teach.momentum import dag_plots as plots  # noqa: E402
 
 
 def test_violations_figure_has_a_dot_per_seed_and_a_median():

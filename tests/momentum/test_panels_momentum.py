@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from mbp_teach.momentum import heavy_ball as mom  # noqa: E402
-from mbp_teach.momentum.panels import MomentumLab, TauPanel  # noqa: E402
+from mbp_teach.momentum.dag_panels import TauPanel  # noqa: E402
+from mbp_teach.momentum.panels import MomentumLab  # noqa: E402
 
 
 def finite_lines(fig):
