@@ -11,7 +11,8 @@ from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 
 from mbp_teach.hf.compare import Run, curves_autoencoder_objective, run_hf  # noqa: E402
 from mbp_teach.hf.curves import curve_images  # noqa: E402
-from mbp_teach.hf.panels import RosenbrockHF, SamplingLab  # noqa: E402
+from mbp_teach.hf.panels import RosenbrockHF  # noqa: E402
+from mbp_teach.hf.sampling_panels import SamplingLab  # noqa: E402
 
 
 def test_rosenbrock_panel_damping_and_cg_iterations():
