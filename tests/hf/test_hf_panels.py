@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
@@ -12,7 +11,6 @@ from hf_threads import one_thread  # noqa: E402,F401  (autouse fixture)
 from mbp_teach.hf.compare import Run, curves_autoencoder_objective, run_hf  # noqa: E402
 from mbp_teach.hf.curves import curve_images  # noqa: E402
 from mbp_teach.hf.panels import RosenbrockHF  # noqa: E402
-from mbp_teach.hf.sampling_panels import SamplingLab  # noqa: E402
 
 
 def test_rosenbrock_panel_damping_and_cg_iterations():
@@ -33,15 +31,6 @@ def test_rosenbrock_panel_refuses_nonpositive_damping():
     with pytest.raises(ValueError, match="damping"):
         lab._update(damping=-1.0, max_cg=2)
     assert lab.update(damping=0.0) and lab.controls["damping"].value > 0  # clamped, still a valid redraw
-
-
-def test_sampling_lab_extremes():
-    lab = SamplingLab(n_train=40, iters=3, max_cg=8)
-    assert lab.update(memory=1, growth=1.0, start=0.02)
-    assert lab.run.samples == [1, 1, 1] and "still 1 of 40" in lab.message.value
-    assert lab.update(memory=60, growth=2.0, start=1.0)
-    assert lab.run.samples == [40, 40, 40] and "full data from iteration 1" in lab.message.value
-    assert all(np.isfinite(lab.run.loss))
 
 
 def test_run_to_target_reads_first_hit():
