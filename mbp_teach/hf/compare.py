@@ -18,7 +18,7 @@ from torch import nn
 
 from mbp_teach.hf.curvature import ModuleObjective, sum_squared_error
 from mbp_teach.hf.curves import autoencoder, curve_images
-from mbp_teach.hf.optimizer import HessianFree
+from mbp_teach.hf.optimizer import HessianFree, from_keywords
 
 VARIANTS: dict[str, dict] = {
     "HF": dict(),
@@ -63,8 +63,11 @@ def curves_autoencoder_objective(n_train: int = 300, seed: int = 0) -> ModuleObj
 
 def run_hf(name: str, objective: ModuleObjective, target: float | None = None, max_iters: int = 60,
            progress=None, **settings) -> Run:
-    """HF with ``settings``; stops after ``max_iters`` or once the full training loss reaches ``target``."""
-    opt = HessianFree(objective.model.parameters(), **settings)
+    """HF with ``settings``; stops after ``max_iters`` or once the full training loss reaches ``target``.
+
+    ``settings``: flat keywords (``damping=``, ``max_cg=``, ``preconditioner=``, ``sample_start=``, ...; see
+    ``optimizer.from_keywords``), or the groups themselves (``solve=Solve(max_cg=40)``, ...)."""
+    opt = HessianFree(objective.model.parameters(), **_groups(settings))
     run = Run(name)
     for _ in range(max_iters):
         opt.step(objective)
@@ -80,6 +83,18 @@ def run_hf(name: str, objective: ModuleObjective, target: float | None = None, m
         if target is not None and run.loss[-1] <= target:
             break
     return run
+
+
+def _groups(settings: dict) -> dict:
+    """Flat keywords translated into settings groups; groups given as such pass through (not both for one group)."""
+    given = {k: v for k, v in settings.items() if k in ("damping", "solve", "line_search", "sampling", "preconditioning")
+             and not isinstance(v, (int, float))}
+    flat = {k: v for k, v in settings.items() if k not in given}
+    groups = from_keywords(**flat)
+    both = sorted(set(groups) & set(given))
+    if both:
+        raise ValueError(f"{', '.join(both)}: given both as a group and as flat keywords")
+    return {**groups, **given}
 
 
 def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float, epochs: int, batch: int = 30,

@@ -15,7 +15,7 @@ from torch import nn
 
 from mbp_teach.hf.conjugate_gradient import cg
 from mbp_teach.hf.curvature import ModuleObjective
-from mbp_teach.hf.optimizer import HessianFree
+from mbp_teach.hf.optimizer import Damping, HessianFree, Solve
 
 ROSENBROCK_START = (-1.2, 1.0)
 
@@ -106,7 +106,7 @@ def _torch_optimizer_path(make: Callable[[Iterable[nn.Parameter]], torch.optim.O
 def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
     """(k + 1, 2) iterates of HF (initial damping ``damping``, at most ``max_cg`` CG iterations per step) on the
     Rosenbrock objective ``obj``, for ``steps`` steps or until ||theta - (1, 1)|| <= tol."""
-    opt = HessianFree(obj.model.parameters(), damping=damping, max_cg=max_cg)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(damping), solve=Solve(max_cg=max_cg))
     path = [obj.get_params()]
     for _ in range(steps):
         opt.step(obj)

@@ -8,6 +8,7 @@ from torch import nn
 from mbp_teach.hf import HessianFree, ModuleObjective, sum_squared_error
 from mbp_teach.hf.curvature import dense
 from mbp_teach.hf.curves import autoencoder, curve_images
+from mbp_teach.hf.optimizer import Damping, LineSearch, Preconditioning, Sampling, Solve, from_keywords
 from mbp_teach.hf.problems import quadratic_objective, rosenbrock_objective
 
 
@@ -67,7 +68,8 @@ def quadratic(seed=0):
 
 def test_one_damped_newton_step_on_a_convex_quadratic():
     obj, best = quadratic()
-    opt = HessianFree(obj.model.parameters(), damping=1e-9, max_cg=50, warm_start=0.0, martens_stop=False)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(1e-9),
+                      solve=Solve(max_cg=50, warm_start=0.0, martens_stop=False))
     opt.step(obj)
     assert opt.log[0].step_size == 1.0 and opt.log[0].cg_stop == "converged"
     assert float((obj.get_params() - best).norm()) <= 1e-6 * float(best.norm())
@@ -80,7 +82,7 @@ def test_damped_step_solves_the_damped_system():
     _, g = obj.loss_and_grad(theta0)
     G = dense(obj.gauss_newton(theta0), obj.dim)
     expected = torch.linalg.solve(G + lam * torch.eye(obj.dim), -g)
-    opt = HessianFree(obj.model.parameters(), damping=lam, max_cg=50, martens_stop=False, backtrack=False)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(lam), solve=Solve(max_cg=50, martens_stop=False, backtrack=False))
     opt.step(obj)
     assert torch.allclose(obj.get_params() - theta0, opt.log[0].step_size * expected, atol=1e-9)
     assert opt.log[0].rho > 0.75 and opt.damping == pytest.approx(lam * 2 / 3)  # a quadratic model of a quadratic
@@ -88,7 +90,7 @@ def test_damped_step_solves_the_damped_system():
 
 def test_rosenbrock_from_standard_start():
     obj = rosenbrock_objective()
-    opt = HessianFree(obj.model.parameters(), damping=1.0)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(1.0))
     for _ in range(60):
         opt.step(obj)
         if obj.loss(obj.get_params()) < 1e-20:
@@ -102,7 +104,7 @@ def test_autoencoder_loss_decreases_with_each_preconditioner(pre):
     x = curve_images(60, side=6, seed=0)
     model = autoencoder((36, 12, 4), seed=0)
     obj = ModuleObjective(model, sum_squared_error, x, x)
-    opt = HessianFree(model.parameters(), preconditioner=pre, max_cg=30)
+    opt = HessianFree(model.parameters(), preconditioning=Preconditioning(pre), solve=Solve(max_cg=30))
     start = obj.loss(obj.get_params())
     for _ in range(4):
         opt.step(obj)
@@ -112,7 +114,8 @@ def test_autoencoder_loss_decreases_with_each_preconditioner(pre):
 
 def test_sample_growth_schedule():
     obj = ModuleObjective(autoencoder((16, 4), seed=0), sum_squared_error, *(2 * [curve_images(100, side=4)]))
-    opt = HessianFree(obj.model.parameters(), sample_start=0.1, sample_growth=2.0, curvature_fraction=0.5, max_cg=5)
+    opt = HessianFree(obj.model.parameters(), sampling=Sampling(start=0.1, growth=2.0, curvature_fraction=0.5),
+                      solve=Solve(max_cg=5))
     for _ in range(5):
         opt.step(obj)
     assert [r.samples for r in opt.log] == [10, 20, 40, 80, 100]
@@ -128,7 +131,7 @@ def test_sample_growth_schedule():
 def test_bad_settings_are_clear_errors(setting, word):
     obj = rosenbrock_objective()
     with pytest.raises(ValueError, match=word):
-        HessianFree(obj.model.parameters(), **setting)
+        HessianFree(obj.model.parameters(), **from_keywords(**setting))
 
 
 def test_objective_must_own_the_parameters():
@@ -152,10 +155,10 @@ def test_bad_data():
 
 def test_damping_zero_recovers_when_the_model_is_bad():
     obj = rosenbrock_objective()  # from (-1.2, 1) the undamped Gauss-Newton step overshoots: rho = -96
-    opt = HessianFree(obj.model.parameters(), damping=0.0, max_cg=2)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(0.0), solve=Solve(max_cg=2))
     opt.step(obj)
     assert opt.log[0].rho < 0.25 and opt.log[0].damping == 0.0
-    assert opt.damping == pytest.approx(opt.damping_floor) and opt.damping > 0  # not 1.5 * 0 = 0 for ever
+    assert opt.damping == pytest.approx(opt.settings.floor) and opt.damping > 0  # not 1.5 * 0 = 0 for ever
     for _ in range(4):
         opt.step(obj)
     assert opt.damping > 1e-6  # keeps growing (3/2 per bad step) while rho stays below 1/4
@@ -163,19 +166,20 @@ def test_damping_zero_recovers_when_the_model_is_bad():
 
 def test_increase_never_below_the_floor_and_bad_floor_refused():
     obj = rosenbrock_objective()
-    opt = HessianFree(obj.model.parameters(), damping=1e-9, max_cg=2, damping_floor=1e-3)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(1e-9, floor=1e-3), solve=Solve(max_cg=2))
     opt.step(obj)
     assert opt.log[0].rho < 0.25 and opt.damping == pytest.approx(1e-3)
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="damping_floor"):
-            HessianFree(obj.model.parameters(), damping_floor=bad)
+            Damping(floor=bad)
 
 
 @pytest.mark.parametrize("max_shrinks, accepted", [(10, True), (9, False)])
 def test_line_search_tests_every_loss_it_evaluates_and_counts_only_those(max_shrinks, accepted):
     # from (-1.2, 1) with lambda = 1e-4 Armijo first holds at t = 0.8^10 (10 shrinks)
     obj = rosenbrock_objective()
-    opt = HessianFree(obj.model.parameters(), damping=1e-4, max_cg=2, backtrack=False, max_shrinks=max_shrinks)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(1e-4), solve=Solve(max_cg=2, backtrack=False),
+                      line_search=LineSearch(max_shrinks=max_shrinks))
     opt.step(obj)
     log = opt.log[0]
     assert log.step_size == (pytest.approx(0.8**10) if accepted else 0.0)
@@ -225,8 +229,8 @@ def test_cross_entropy_with_integer_labels_gauss_newton_matches_dense():
 
 def test_hf_trains_a_classifier_on_integer_labels():
     obj, _ = labelled_problem()
-    opt = HessianFree(obj.model.parameters(), damping=1e-2, max_cg=20, preconditioner="diagonal",
-                      sample_start=0.5, sample_growth=1.5)
+    opt = HessianFree(obj.model.parameters(), damping=Damping(1e-2), solve=Solve(max_cg=20),
+                      preconditioning=Preconditioning("diagonal"), sampling=Sampling(start=0.5, growth=1.5))
     start = obj.loss(obj.get_params())
     for _ in range(10):
         opt.step(obj)
@@ -241,3 +245,69 @@ def test_targets_the_loss_refuses_are_a_clear_error():
         ModuleObjective(obj.model, nn.functional.cross_entropy, obj.inputs, labels.to(torch.complex128))
     with pytest.raises(ValueError, match="rows"):
         ModuleObjective(obj.model, nn.functional.cross_entropy, obj.inputs, labels[:4])
+
+
+# -- issue 17: settings in five named groups; the pieces of one step ------------------------------------------
+
+def test_flat_keywords_become_groups_and_unknown_ones_are_refused():
+    groups = from_keywords(damping=1e-2, max_cg=40, preconditioner="lbfgs", memory=5, sample_start=0.5, seed=3)
+    assert groups == dict(damping=Damping(1e-2), solve=Solve(max_cg=40), preconditioning=Preconditioning("lbfgs", 5),
+                          sampling=Sampling(start=0.5, seed=3))
+    with pytest.raises(ValueError, match="max_gc"):
+        from_keywords(max_gc=3)
+
+
+def test_a_group_must_be_a_group():
+    obj = rosenbrock_objective()
+    with pytest.raises(ValueError, match="Damping"):
+        HessianFree(obj.model.parameters(), damping=1.0)
+    with pytest.raises(ValueError, match="Solve"):
+        HessianFree(obj.model.parameters(), solve=dict(max_cg=2))
+
+
+def test_run_hf_flat_keywords_and_groups_give_the_same_run():
+    from mbp_teach.hf.compare import curves_autoencoder_objective, run_hf
+
+    flat = run_hf("a", curves_autoencoder_objective(30), None, 2, max_cg=5, damping=0.5, sample_start=0.5)
+    grouped = run_hf("b", curves_autoencoder_objective(30), None, 2, solve=Solve(max_cg=5), damping=Damping(0.5),
+                     sampling=Sampling(start=0.5))
+    assert flat.loss == grouped.loss and flat.cg_iters == grouped.cg_iters and flat.samples == [15, 15]
+    with pytest.raises(ValueError, match="both"):
+        run_hf("c", curves_autoencoder_objective(30), None, 1, solve=Solve(max_cg=5), max_cg=3)
+
+
+def test_levenberg_marquardt_rule_and_ratio():
+    from mbp_teach.hf.optimizer import levenberg_marquardt, reduction_ratio
+
+    d = Damping(1.0, minimum=0.1, floor=1e-3)
+    assert levenberg_marquardt(2.0, 0.1, d) == pytest.approx(3.0)
+    assert levenberg_marquardt(0.0, 0.1, d) == pytest.approx(1e-3)  # the floor
+    assert levenberg_marquardt(2.0, 0.9, d) == pytest.approx(4 / 3)
+    assert levenberg_marquardt(0.12, 0.9, d) == pytest.approx(0.1)  # the minimum
+    assert levenberg_marquardt(2.0, 0.5, d) == 2.0
+    assert reduction_ratio(0.5, 1.0, -1.0) == pytest.approx(0.5)
+    assert reduction_ratio(0.5, 1.0, 0.0) == -float("inf") and reduction_ratio(float("nan"), 1.0, -1.0) == -float("inf")
+
+
+def test_armijo_condition():
+    from mbp_teach.hf.optimizer import armijo_holds
+
+    assert armijo_holds(0.98, 1.0, 1.0, -1.0, 1e-2) and not armijo_holds(0.995, 1.0, 1.0, -1.0, 1e-2)
+    assert not armijo_holds(float("inf"), 1.0, 1.0, -1.0, 1e-2)
+
+
+def test_one_warm_started_cg_iteration_is_not_a_gradient_step():
+    obj = rosenbrock_objective()
+    opt = HessianFree(obj.model.parameters(), solve=Solve(max_cg=1))
+    opt.step(obj)
+    x0 = 0.95 * opt.previous
+    theta = obj.get_params()
+    _, g = obj.loss_and_grad(theta)
+    B = dense(obj.gauss_newton(theta), 2) + opt.damping * torch.eye(2, dtype=torch.float64)
+    opt.step(obj)
+    # one CG iteration from x0: d = x0 + alpha r0, r0 = -g - B x0, alpha = r0^T r0 / r0^T B r0
+    r0 = -g - B @ x0
+    expected = x0 + float(r0 @ r0) / float(r0 @ B @ r0) * r0
+    assert torch.allclose(opt.previous, expected, rtol=1e-10, atol=1e-14)
+    cos = float(opt.previous @ -g) / float(opt.previous.norm() * g.norm())
+    assert cos < 0.9  # 0.80: not a multiple of -g
