@@ -22,9 +22,46 @@ def _rate_wrong_gd_only(alpha, beta, lam):
     return abs(1 - alpha * lam)
 
 
-@exercise("04.rate", wrong=[(_rate_wrong_gd_only, "momentum"), (_rate_wrong_abs_of_sum, "complex")])
+def _rate_wrong_library_call(alpha, beta, lam):
+    return mom.rate(alpha, beta, lam)
+
+
+def _calls_library_rate(fn) -> bool:
+    """True if fn is the package's rate/worst_rate, or its code names them (``rate(...)`` imported from the
+    package, or ``mom.rate(...)``): the exercise is to compute the roots, not to call the answer."""
+    library = (mom.rate, mom.worst_rate)
+    if any(fn is f for f in library):
+        return True
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    scope = dict(getattr(fn, "__globals__", {}))
+    scope.update({name: cell.cell_contents for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True)
+                  if _has_contents(cell)})
+    for name in code.co_names + code.co_freevars:
+        obj = scope.get(name)
+        if any(obj is f for f in library):
+            return True
+        if obj is mom and {"rate", "worst_rate"} & set(code.co_names):
+            return True
+    return False
+
+
+def _has_contents(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty closure cell raises ValueError
+    except ValueError:
+        return False
+    return True
+
+
+@exercise("04.rate", wrong=[(_rate_wrong_gd_only, "momentum"), (_rate_wrong_abs_of_sum, "complex"),
+                            (mom.rate, "write it yourself"), (_rate_wrong_library_call, "write it yourself")])
 def check_rate(fn) -> str:
     """fn(alpha, beta, lam) -> spectral radius of R = [[beta, lam], [-alpha beta, 1 - alpha lam]]."""
+    if _calls_library_rate(fn):
+        raise Hint("your function is (or calls) mbp_teach's own rate(): write it yourself, from the roots of "
+                   "mu^2 - (1 + beta - alpha lam) mu + beta = 0")
     for alpha, beta, lam in _RATE_CASES:
         got = float(fn(alpha, beta, lam))
         want = float(mom.rate(alpha, beta, lam))

@@ -311,3 +311,68 @@ def torch_sgd(lams, x0, alpha: float, beta: float, steps: int,
             sched.step()
         out.append(w.detach().clone())
     return torch.stack(out)
+
+
+def best_on_grid(lmin: float, lmax: float, alpha_step: float = 1e-3, beta_step: float = 1e-3,
+                 reach: int = 4, centre: tuple[float, float] | None = None,
+                 worst: Callable[[float, float, list[float]], float] | None = None) -> tuple[float, float, float]:
+    """The best heavy ball whose alpha and beta are multiples of the given steps (a slider's grid).
+
+    The optimum (alpha*, beta*) of ``optimal_momentum`` sits where both ends of the spectrum are
+    critically damped, on a square-root edge of the rate: rounding beta* *down* by a fraction of a
+    step pushes one end out of the ripple band and costs far more than rounding it up. So instead of
+    rounding each coordinate, this searches the (2 reach + 1)^2 grid points around (alpha*, beta*)
+    and returns (alpha, beta, worst rate) of the best; ties (the rate is sqrt(beta) on a whole
+    interval of alpha) go to the point nearest the optimum. ``centre`` and ``worst`` replace the
+    optimum and ``worst_rate`` (e.g. Nesterov's standard setting and its worst rate).
+    """
+    alpha_step, beta_step = as_real_scalar(alpha_step, "alpha_step"), as_real_scalar(beta_step, "beta_step")
+    check_positive(alpha_step, "alpha_step")
+    check_positive(beta_step, "beta_step")
+    if not isinstance(reach, int) or reach < 1:
+        raise ValueError(f"reach: need an integer >= 1, got {reach!r}")
+    a0, b0 = optimal_momentum(lmin, lmax)[:2] if centre is None else centre
+    score = worst_rate if worst is None else worst
+    best: tuple[float, float, float, float] | None = None
+    for i in range(-reach, reach + 1):
+        a = round((round(a0 / alpha_step) + i) * alpha_step, 12)
+        for j in range(-reach, reach + 1):
+            b = round((round(b0 / beta_step) + j) * beta_step, 12)
+            if a <= 0 or not 0.0 <= b < 1.0:
+                continue
+            r = score(a, b, [lmin, lmax])
+            dist = ((a - a0) / alpha_step) ** 2 + ((b - b0) / beta_step) ** 2
+            if best is None or r < best[2] - 1e-12 or (abs(r - best[2]) <= 1e-12 and dist < best[3]):
+                best = (a, b, r, dist)
+    assert best is not None  # the centre point always qualifies (beta* < 1)
+    return best[0], best[1], best[2]
+
+
+def polyak_matrix(alpha: float, beta: float, lam: float) -> np.ndarray:
+    """T = [[1 + beta - alpha lam, -beta], [1, 0]]: (w_{k+1}, w_k) = T (w_k, w_{k-1}) along lam, (2, 2).
+
+    The same iteration as ``iteration_matrix`` (similar matrices, same eigenvalues, same rate),
+    written on the two last iterates, so T^k applied to (w_0, w_0) (a start at rest) gives w_k.
+    """
+    alpha, lam = as_real_scalar(alpha, "alpha"), as_real_scalar(lam, "lam")
+    beta = _beta(beta)
+    return np.array([[1.0 + beta - alpha * lam, -beta], [1.0, 0.0]])
+
+
+def power_norms(matrix, steps: int) -> np.ndarray:
+    """||M^k||_2 (largest singular value) for k = 0..steps of a square matrix M; shape (steps + 1,).
+
+    For a normal matrix this is rho(M)^k; for a non-normal one (heavy ball's T, a Jordan block at
+    critical damping) it can grow for a while before rho^k takes over.
+    """
+    m = _finite_array(matrix, "matrix")
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"matrix: expected a square matrix, got shape {m.shape}")
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: expected a non-negative integer, got {steps!r}")
+    out = np.empty(steps + 1)
+    p = np.eye(m.shape[0])
+    for k in range(steps + 1):
+        out[k] = np.linalg.norm(p, 2)
+        p = m @ p
+    return out

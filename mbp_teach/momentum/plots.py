@@ -15,6 +15,10 @@ from mbp_teach.momentum import heavy_ball as mom
 from mbp_teach.plotting import new_figure
 
 AL_MAX = 4.2  # alpha*lam axis: divergence starts at 2 + 2 beta <= 4
+# Okabe & Ito's colour-blind-safe palette (orange, sky blue, bluish green, yellow, blue, vermillion,
+# reddish purple, black); compared lines also differ in line style.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)))
 
 
 def draw_regime_map(ax, resolution: int = 240, labels: bool = True, fontsize: float = 8, short: bool = False):
@@ -91,5 +95,62 @@ def conventions_figure(runs: dict[str, torch.Tensor], lams, schedule_note: str):
     ax.set_ylabel("loss f(w_k)  (quadratic units)")
     ax.set_title(f"Momentum conventions {schedule_note}")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def eigen_components_figure(lams, runs: dict[str, np.ndarray]):
+    """Goh's "milestones" view: the loss of each run split into its eigen-components 1/2 lam_i w_{k,i}^2.
+
+    ``runs``: name -> trajectory (steps+1, n) in the eigenbasis (one panel per run, one line per lam_i);
+    the components sum to the loss (drawn in black).
+    """
+    lam = np.asarray(lams, dtype=float)
+    fig, axes = new_figure(1, len(runs), figsize=(5.2 * len(runs), 3.9), sharey=True, squeeze=False)
+    for ax, (name, traj) in zip(axes[0], runs.items(), strict=True):
+        parts = 0.5 * lam * np.asarray(traj, dtype=float) ** 2  # (steps+1, n)
+        f0 = parts[0].sum()
+        for i in range(lam.size):
+            ax.semilogy(np.maximum(parts[:, i] / f0, 1e-300), color=OKABE_ITO[i % 7], ls=STYLES[i % len(STYLES)],
+                        lw=1.4, label=f"λ = {lam[i]:.3g}")
+        ax.semilogy(np.maximum(parts.sum(1) / f0, 1e-300), color="k", lw=2.2, alpha=0.6, label="loss (sum)")
+        ax.set_ylim(1e-12, 10.0)
+        ax.set_xlabel("step k")
+        ax.set_title(name, fontsize=10)
+    axes[0][0].set_ylabel("eigen-component ½λᵢwᵢ² / f(w₀)  (relative)")
+    axes[0][-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def transient_figure(ks: np.ndarray, curves: dict[str, np.ndarray], rho: float, title: str):
+    """Transient growth of a non-normal iteration: ||T^k||, |w_k / w_0| and friends against rho^k (log scale)."""
+    fig, ax = new_figure(figsize=(6.4, 3.9))
+    for i, (name, y) in enumerate(curves.items()):
+        ax.semilogy(ks, y, color=OKABE_ITO[(4, 5, 2, 0)[i % 4]], ls=STYLES[i % len(STYLES)], lw=1.6, label=name)
+    ax.semilogy(ks, rho ** np.asarray(ks, dtype=float), color="k", ls="--", lw=1.2, label=f"ρᵏ, ρ = {rho:.3f}")
+    ax.axhline(1.0, color="0.6", lw=0.8)
+    ax.set_xlabel("step k")
+    ax.set_ylabel("amplification (dimensionless)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def noise_floor_figure(betas: np.ndarray, panels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]):
+    """Stationary loss against beta: theory (line) and simulation over seeds (median, 10-90 % bar).
+
+    ``panels``: title -> (theory (B,), median (B,), spread (2, B) as [low, high]).
+    """
+    fig, axes = new_figure(1, len(panels), figsize=(5.0 * len(panels), 3.8), sharey=True, squeeze=False)
+    for ax, (title, (theory, median, spread)) in zip(axes[0], panels.items(), strict=True):
+        ax.semilogy(betas, theory, color=OKABE_ITO[4], lw=1.6, label="closed form")
+        ax.errorbar(betas, median, yerr=[median - spread[0], spread[1] - median], fmt="o", color=OKABE_ITO[5],
+                    ms=4, capsize=2, label="simulation: median, 10–90 % of seeds")
+        ax.set_xlabel("momentum β")
+        ax.set_title(title, fontsize=10)
+    axes[0][0].set_ylabel("stationary loss E f(w)  (quadratic units)")
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig

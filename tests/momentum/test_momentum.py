@@ -235,3 +235,90 @@ def test_beta_one_is_accepted_everywhere_and_never_converges():
 def test_critical_damping_refuses_negative_alpha_lam():
     with pytest.raises(ValueError, match="alpha_lam"):
         mom.critical_damping(-0.5)
+
+
+# Issue 16: the grid point of the optimum, transient growth, noise floor, Nesterov.
+def test_best_on_grid_beats_rounding_and_stays_near_the_optimum():
+    a0, b0, r0 = mom.optimal_momentum(0.01, 1.0)
+    a, b, r = mom.best_on_grid(0.01, 1.0, 1e-3, 1e-3)
+    rounded = mom.worst_rate(round(a0, 3), round(b0, 3), [0.01, 1.0])
+    assert r == mom.worst_rate(a, b, [0.01, 1.0]) and r < rounded - 0.02  # rounding beta down costs 0.03
+    assert abs(r - r0) < 1e-3 and abs(a - a0) <= 4e-3 and abs(b - b0) <= 4e-3
+    assert b > b0  # the good side of the square-root edge: beta rounded up
+    for da in (-1e-3, 0.0, 1e-3):
+        for db in (-1e-3, 0.0, 1e-3):
+            assert mom.worst_rate(round(a + da, 3), round(b + db, 3), [0.01, 1.0]) >= r - 1e-12
+    with pytest.raises(ValueError, match="alpha_step"):
+        mom.best_on_grid(0.01, 1.0, 0.0)
+    with pytest.raises(ValueError, match="reach"):
+        mom.best_on_grid(0.01, 1.0, reach=0)
+
+
+def test_polyak_matrix_powers_give_the_iterates_and_grow_before_they_decay():
+    a, b, lam = 3.306, 0.669, 1.0
+    T = mom.polyak_matrix(a, b, lam)
+    assert np.max(np.abs(np.linalg.eigvals(T))) == pytest.approx(mom.rate(a, b, lam), rel=1e-9)
+    traj = mom.heavy_ball(quad([lam]), T_([1.0]), a, b, 30)[:, 0].numpy()
+    p, state = np.eye(2), np.array([1.0, 1.0])
+    for k in range(31):
+        assert (p @ state)[0] == pytest.approx(traj[k], rel=1e-9, abs=1e-12)
+        p = T @ p
+    norms = mom.power_norms(T, 60)
+    rho = mom.rate(a, b, lam)
+    assert norms[0] == pytest.approx(1.0) and norms.max() > 3.0 * rho ** np.argmax(norms)  # transient growth
+    assert norms[-1] < 1.0  # ... before the decay
+    sym = np.array([[0.5, 0.1], [0.1, 0.3]])  # a normal matrix: no transient, ||M^k|| = rho^k
+    assert np.allclose(mom.power_norms(sym, 10), np.max(np.abs(np.linalg.eigvalsh(sym))) ** np.arange(11))
+    with pytest.raises(ValueError, match="matrix"):
+        mom.power_norms(np.ones((2, 3)), 3)
+
+
+def T_(values):
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def test_stationary_variance_matches_simulation_over_seeds():
+    from mbp_teach.momentum import noise
+
+    lam = np.array([0.05, 1.0])
+    for method in noise.METHODS:
+        for alpha, beta in ((0.5, 0.0), (0.5, 0.8), (1.2, 0.5)):
+            traj = noise.run(alpha, beta, lam, 0.1, 4000, range(40), w0=np.zeros(2), method=method)
+            measured = (traj[:, 1000:] ** 2).mean(axis=(0, 1))
+            want = noise.stationary_variance(alpha, beta, lam, 0.1, method)
+            assert np.allclose(measured, want, rtol=0.08), (method, alpha, beta, measured, want)
+    # GD's textbook value and momentum's factor (1 + b) / ((1 - b)) (2 - a l) / (2 + 2 b - a l)
+    assert noise.stationary_variance(0.5, 0.0, 1.0, 1.0) == pytest.approx(0.5 / (2 - 0.5))
+    assert noise.stationary_loss(0.5, 0.0, [1.0, 2.0], 0.0) == 0.0
+    with pytest.raises(ValueError, match="stationary"):
+        noise.stationary_variance(3.0, 0.0, 1.0, 0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        noise.run(0.1, 0.5, [1.0], -1.0, 5, [0])
+    with pytest.raises(ValueError, match="method"):
+        noise.run(0.1, 0.5, [1.0], 0.1, 5, [0], method="adam")
+    a, b = noise.run(0.1, 0.5, [1.0], 0.1, 5, [3]), noise.run(0.1, 0.5, [1.0], 0.1, 5, [3])
+    assert np.array_equal(a, b)  # a fixed noise sequence per seed
+
+
+def test_nesterov_rate_is_heavy_ball_with_effective_momentum_and_matches_iterates():
+    from mbp_teach.momentum import nesterov as nag
+
+    for alpha, beta, lam in [(0.5, 0.9, 0.3), (1.0, 0.8, 0.01), (1.5, 0.5, 1.0), (0.2, 0.0, 2.0)]:
+        N = nag.iteration_matrix(alpha, beta, lam)
+        assert nag.rate(alpha, beta, lam) == pytest.approx(float(np.max(np.abs(np.linalg.eigvals(N)))), rel=1e-7)
+        b = nag.effective_momentum(alpha, beta, lam)
+        if b >= 0:
+            assert nag.rate(alpha, beta, lam) == pytest.approx(mom.rate(alpha, b, lam), rel=1e-12)
+        traj = nag.nesterov(quad([lam]), T_([1.0]), alpha, beta, 12)[:, 0].numpy()
+        p = np.eye(2)
+        for k in range(13):
+            assert (p @ np.array([1.0, 1.0]))[0] == pytest.approx(traj[k], rel=1e-9, abs=1e-12)
+            p = N @ p
+    alpha, beta, r = nag.standard_setting(0.01, 1.0)
+    assert (alpha, r) == (1.0, pytest.approx(0.9)) and nag.worst_rate(alpha, beta, [0.01, 1.0]) == pytest.approx(0.9)
+    assert nag.rate(alpha, beta, 1.0) < 1e-7  # alpha lmax = 1: nilpotent
+    assert r > mom.optimal_momentum(0.01, 1.0)[2]  # on a quadratic, tuned heavy ball is faster
+    with pytest.raises(ValueError, match="beta"):
+        nag.rate(0.1, 1.5, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        nag.nesterov(quad([1.0]), [1.0], -0.1, 0.5, 3)
