@@ -39,6 +39,7 @@ class Run:
     passes: list[float] = field(default_factory=list)  # cumulative gradient-equivalent passes
     cg_iters: list[int] = field(default_factory=list)  # per HF iteration (empty for first-order methods)
     samples: list[int] = field(default_factory=list)
+    start_loss: float | None = None  # full training loss before the first iteration
 
     def to_target(self, target: float) -> dict | None:
         """Cost of the first iteration whose full training loss is <= target (None: never reached)."""
@@ -68,7 +69,7 @@ def run_hf(name: str, objective: ModuleObjective, target: float | None = None, m
     ``settings``: flat keywords (``damping=``, ``max_cg=``, ``preconditioner=``, ``sample_start=``, ...; see
     ``optimizer.from_keywords``), or the groups themselves (``solve=Solve(max_cg=40)``, ...)."""
     opt = HessianFree(objective.model.parameters(), **_groups(settings))
-    run = Run(name)
+    run = Run(name, start_loss=objective.loss(objective.get_params()))
     for _ in range(max_iters):
         opt.step(objective)
         log = opt.log[-1]
@@ -104,7 +105,7 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
     model = objective.model
     g = torch.Generator().manual_seed(seed)
     n = objective.n
-    run = Run(name)
+    run = Run(name, start_loss=objective.loss(objective.get_params()))
     passes, wall = 0.0, 0.0
     opt = _first_order_optimizer(kind, model.parameters(), lr)
     x, t = objective.inputs, objective.targets

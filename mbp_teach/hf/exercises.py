@@ -3,12 +3,16 @@
 * ``06.cg``: plain CG from its recurrences, compared with ``hf.cg`` iterate by iterate count;
 * ``06.gnvp``: a Gauss-Newton vector product J^T H_L J v with ``torch.func``, compared with dense
   J^T H_L J on small nonlinear models whose Hessian differs from G;
+* ``06.hf_step``: one whole HF iteration assembled from CG, the Gauss-Newton product, backtracking, the
+  Levenberg-Marquardt rule and Armijo, compared with ``HessianFree.step`` from the same theta, lambda and
+  warm start;
 * ``07.two_loop``: the L-BFGS two-loop recursion, compared with the dense BFGS inverse update
   H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T applied pair by pair from H_0 = gamma I.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +20,7 @@ import torch
 from torch.func import grad, jvp, vjp
 
 from mbp_teach.course.exercises import Hint, exercise
-from mbp_teach.hf.conjugate_gradient import cg
+from mbp_teach.hf.conjugate_gradient import backtrack_grid, cg
 
 F64 = torch.float64
 
@@ -240,6 +244,138 @@ def check_gnvp(fn) -> str:
                    "jvp(grad(loss), (z,), (u,)), J^T w by the pullback of vjp(f, theta)")
     return (f"matches dense J^T H_L J v on {len(cases)} hidden models (cross-entropy, scaled squared error, "
             "a non-diagonal H_L), where the Hessian differs from G")
+
+
+# ---- 06.hf_step --------------------------------------------------------------------------------
+
+
+def _hf_step_variant(objective, theta, lam, d_prev, warm=True, backtrack=True, line_search=True, lm_sign=1):
+    """One HF iteration with Martens' settings (250 CG, warm start 0.95, his stopping rule, backtracking, LM 3/2 and
+    2/3 with floor 1e-6, Armijo c = 1e-2, t in 0.8^j, j <= 40); the switches make the registered mistakes."""
+    f0, g = objective.loss_and_grad(theta)
+    product = objective.gauss_newton(theta)
+    x0 = 0.95 * d_prev if (warm and d_prev is not None) else None
+    grid = backtrack_grid(250)
+    d_last, hist = cg(lambda v: product(v) + lam * v, -g, x0=x0, max_iters=250, martens=True, keep=grid)
+    its = sorted(hist.kept)
+    chosen = its[-1]
+    f_new = objective.loss(theta + hist.kept[chosen])
+    for i in reversed(its[:-1]) if backtrack else []:
+        f_i = objective.loss(theta + hist.kept[i])
+        if i == 0 or not f_i < f_new:
+            break
+        chosen, f_new = i, f_i
+    d, phi = hist.kept[chosen], hist.phi[chosen]
+    rho = (f_new - f0) / phi if phi < 0 and math.isfinite(f_new) else -math.inf
+    good, bad = (rho > 0.75, rho < 0.25) if lm_sign > 0 else (rho < 0.25, rho > 0.75)
+    lam_new = max(1.5 * lam, 1e-6) if bad else (2 / 3 * lam if good else lam)
+    t, slope, f_t = 1.0, float(g @ d), f_new
+    if line_search:
+        for _ in range(40):
+            if math.isfinite(f_t) and f_t <= f0 + 1e-2 * t * slope:
+                break
+            t *= 0.8
+            f_t = objective.loss(theta + t * d)
+        else:
+            if not (math.isfinite(f_t) and f_t <= f0 + 1e-2 * t * slope):
+                t = 0.0
+    return theta + t * d, lam_new, d_last
+
+
+def _hf_wrong_cold(objective, theta, lam, d_prev):
+    return _hf_step_variant(objective, theta, lam, d_prev, warm=False)
+
+
+def _hf_wrong_no_backtrack(objective, theta, lam, d_prev):
+    return _hf_step_variant(objective, theta, lam, d_prev, backtrack=False)
+
+
+def _hf_wrong_no_line_search(objective, theta, lam, d_prev):
+    return _hf_step_variant(objective, theta, lam, d_prev, line_search=False)
+
+
+def _hf_wrong_lm_inverted(objective, theta, lam, d_prev):
+    return _hf_step_variant(objective, theta, lam, d_prev, lm_sign=-1)
+
+
+def _hf_cases():
+    """(description, objective factory, HF steps taken before the one compared, lambda_0): none shown in 06."""
+    from torch import nn
+
+    from mbp_teach.hf.curvature import ModuleObjective, sum_squared_error
+    from mbp_teach.hf.problems import rosenbrock_objective
+
+    def tanh_regression():
+        g = torch.Generator().manual_seed(6061)
+        with torch.random.fork_rng():
+            torch.manual_seed(6061)
+            net = nn.Sequential(nn.Linear(3, 6, dtype=F64), nn.Tanh(), nn.Linear(6, 2, dtype=F64))
+        x = torch.randn(20, 3, generator=g, dtype=F64)
+        return ModuleObjective(net, sum_squared_error, x, torch.sin(2 * x[:, :2]) + 0.1 * x[:, 2:])
+
+    def small_autoencoder():
+        from mbp_teach.hf.curves import autoencoder, curve_images
+
+        x = curve_images(40, side=4, seed=1)
+        return ModuleObjective(autoencoder((16, 6, 2), seed=1), sum_squared_error, x, x)
+
+    return [("Rosenbrock from (-1.2, 1) with lambda = 1e-4 (the Gauss-Newton step overshoots: rho < 0, t < 1)",
+             rosenbrock_objective, 0, 1e-4),
+            ("a 16-6-2-6-16 autoencoder, first step (CG backtracks from iterate 9 to 5)", small_autoencoder, 0, 1.0),
+            ("the same autoencoder after 3 HF steps (a warm start)", small_autoencoder, 3, 1.0),
+            ("a tanh network fitting 20 points, after 2 HF steps", tanh_regression, 2, 1e-2)]
+
+
+def _hf_reference(make, steps, lam0):
+    from mbp_teach.hf.optimizer import Damping, HessianFree
+
+    obj = make()
+    opt = HessianFree(obj.model.parameters(), damping=Damping(lam0))
+    for _ in range(steps):
+        opt.step(obj)
+    before = (obj.get_params(), opt.damping, None if opt.previous is None else opt.previous.clone())
+    opt.step(obj)
+    assert opt.previous is not None  # step() always stores its solution
+    return obj, before, (obj.get_params(), opt.damping, opt.previous.clone())
+
+
+@exercise("06.hf_step", wrong=[(_hf_wrong_cold, "warm start"), (_hf_wrong_no_backtrack, "backtrack"),
+                               (_hf_wrong_no_line_search, "Armijo"), (_hf_wrong_lm_inverted, "rho")])
+def check_hf_step(fn) -> str:
+    """fn(objective, theta, lam, d_prev) -> (theta_new, lam_new, d): one HF iteration as ``HessianFree.step``."""
+    cases = _hf_cases()
+    for name, make, steps, lam0 in cases:
+        obj, (theta, lam, d_prev), (want_theta, want_lam, want_d) = _hf_reference(make, steps, lam0)
+        out = fn(obj, theta.clone(), lam, None if d_prev is None else d_prev.clone())
+        if not (isinstance(out, tuple) and len(out) == 3):
+            raise Hint("return a tuple (theta_new, lam_new, d): the new parameters, the next lambda and the CG solution "
+                       "(the next warm start)")
+        got_theta = _as_vector(out[0], theta.numel(), "theta_new")
+        got_d = _as_vector(out[2], theta.numel(), "d (the last CG iterate)")
+        got_lam = float(out[1])
+        step = float((want_theta - theta).norm())
+        # the same operations up to their order: round-off amplified by CG (kappa <= 1e6 here) stays below 1e-8
+        ok = (_agrees(got_theta, want_theta, step + 1e-12 * float(theta.norm()), 1e-8)
+              and abs(got_lam - want_lam) <= 1e-10 * want_lam and _agrees(got_d, want_d, float(want_d.norm()), 1e-8))
+        if ok:
+            continue
+        where = (f"on {name}: ||theta_new - HF's|| / ||HF's step|| = "
+                 f"{float((got_theta - want_theta).norm()) / max(step, 1e-300):.2g}, lambda {got_lam:.4g} (HF: {want_lam:.4g})")
+        for wrong, hint in ((_hf_wrong_cold, "the warm start is missing: start CG from x0 = 0.95 d_prev"),
+                            (_hf_wrong_no_backtrack, "backtrack over the kept CG iterates (newest first) while the "
+                                                     "loss keeps improving; you took the last one"),
+                            (_hf_wrong_lm_inverted, "the Levenberg-Marquardt rule is upside down: rho < 1/4 (a poor model)"
+                                                    " calls for MORE damping, lambda * 3/2"),
+                            (_hf_wrong_no_line_search, "the Armijo line search is missing: shrink t by 0.8 until "
+                                                       "f(theta + t d) <= f(theta) + 1e-2 t g^T d")):
+            w_theta, w_lam, w_d = wrong(obj, theta.clone(), lam, None if d_prev is None else d_prev.clone())
+            if (_agrees(got_theta, w_theta, step + 1e-12 * float(theta.norm()), 1e-8)
+                    and abs(got_lam - w_lam) <= 1e-10 * max(w_lam, 1e-300) and _agrees(got_d, w_d, float(w_d.norm()), 1e-8)):
+                raise Hint(f"{where}. {hint[0].upper()}{hint[1:]}")
+        raise Hint(f"{where}. In order: g and f; CG on (G + lambda I) d = -g from 0.95 d_prev (Martens' rule, iterates "
+                   "kept on backtrack_grid(250)); backtrack; rho = (f(theta + d) - f) / phi(d) and the LM update; Armijo")
+    return (f"matches HessianFree.step on {len(cases)} hidden cases (an overshooting Gauss-Newton step, CG backtracking, "
+            "warm starts): same theta, lambda and CG solution")
 
 
 # ---- 07.two_loop ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
@@ -141,3 +142,70 @@ def cg_bound(kappa: float, i) -> torch.Tensor:
     """2 ((sqrt k - 1) / (sqrt k + 1))^i, the classical bound on ||e_i||_A / ||e_0||_A."""
     s = kappa**0.5
     return 2 * ((s - 1) / (s + 1)) ** torch.as_tensor(i, dtype=torch.float64)
+
+
+def one_cg_anatomy(damping: float = 1.0, steps: int = 6, warm_start: float = 0.95) -> list[dict[str, float]]:
+    """HF with ONE CG iteration per step on Rosenbrock from (-1.2, 1), taken apart iteration by iteration.
+
+    One CG iteration from the warm start x0 = w d_{k-1} (w = ``warm_start``) moves along the first residual
+    r0 = -g - B x0 (B = G + lambda I), so d_k = x0 + alpha r0 = w (I - alpha B) d_{k-1} - alpha g,
+    alpha = r0^T r0 / r0^T B r0: heavy-ball momentum whose momentum term is filtered by the curvature.
+    Per iteration k: ``cos_gradient`` = cos(d_k, -g_k), ``alpha``, and ``identity_error`` =
+    ||d_k - (w (I - alpha B) d_{k-1} - alpha g)|| / ||d_k|| (round-off if the formula is right).
+    """
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps: need an integer >= 1, got {steps!r}")
+    obj = rosenbrock_objective()
+    opt = HessianFree(obj.model.parameters(), damping=Damping(damping), solve=Solve(max_cg=1, warm_start=warm_start))
+    out = []
+    for _ in range(steps):
+        theta, lam = obj.get_params(), opt.damping
+        _, g = obj.loss_and_grad(theta)
+        B = torch.stack([obj.gauss_newton(theta)(e) for e in torch.eye(2, dtype=torch.float64)], 1) \
+            + lam * torch.eye(2, dtype=torch.float64)
+        prev = opt.previous if (opt.previous is not None and warm_start > 0) else torch.zeros(2, dtype=torch.float64)
+        opt.step(obj)
+        d = opt.previous
+        assert d is not None  # step() always stores its solution
+        x0 = warm_start * prev
+        r0 = -g - B @ x0
+        alpha = float(r0 @ r0) / float(r0 @ B @ r0)
+        predicted = warm_start * (prev - alpha * B @ prev) - alpha * g
+        out.append(dict(cos_gradient=float(d @ -g) / float(d.norm() * g.norm()), alpha=alpha,
+                        identity_error=float((d - predicted).norm()) / float(d.norm())))
+    return out
+
+
+def cost_to_minimum(tol: float = 1e-8, steps: int = 100, hf_damping: float = 1.0,
+                    hf_max_cg: int = 2) -> dict[str, dict[str, float]]:
+    """Iterations and gradient-equivalent passes until ||x - (1, 1)|| <= ``tol`` from (-1.2, 1), for torch's L-BFGS
+    (strong Wolfe; one pass per loss-and-gradient evaluation, line-search trials included) and HF (its own
+    accounting: gradient 1, Gauss-Newton product 4/3, loss 1/3). ``reached``: 1.0 if within ``steps`` iterations."""
+    model = RosenbrockResiduals()
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=1, max_eval=25, tolerance_grad=1e-12,
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
+    calls = 0
+
+    def closure() -> float:
+        nonlocal calls
+        calls += 1
+        opt.zero_grad()
+        value = rosenbrock(model.xy)
+        value.backward()
+        return float(value.detach())
+
+    lbfgs = dict(iterations=float(steps), passes=math.nan, reached=0.0)
+    for k in range(steps):
+        opt.step(closure)
+        if float((model.xy.detach() - 1.0).norm()) <= tol:
+            lbfgs = dict(iterations=float(k + 1), passes=float(calls), reached=1.0)
+            break
+    obj = rosenbrock_objective()
+    hf = HessianFree(obj.model.parameters(), damping=Damping(hf_damping), solve=Solve(max_cg=hf_max_cg))
+    out_hf = dict(iterations=float(steps), passes=math.nan, reached=0.0)
+    for k in range(steps):
+        hf.step(obj)
+        if float((obj.get_params() - 1.0).norm()) <= tol:
+            out_hf = dict(iterations=float(k + 1), passes=hf.log[-1].passes, reached=1.0)
+            break
+    return {"L-BFGS": lbfgs, "Hessian-free": out_hf}

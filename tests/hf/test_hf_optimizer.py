@@ -311,3 +311,26 @@ def test_one_warm_started_cg_iteration_is_not_a_gradient_step():
     assert torch.allclose(opt.previous, expected, rtol=1e-10, atol=1e-14)
     cos = float(opt.previous @ -g) / float(opt.previous.norm() * g.norm())
     assert cos < 0.9  # 0.80: not a multiple of -g
+
+
+def test_one_cg_anatomy_warm_start_is_momentum_cold_start_is_a_gradient_step():
+    from mbp_teach.hf.problems import one_cg_anatomy
+
+    warm = one_cg_anatomy(1.0, 5)
+    cold = one_cg_anatomy(1.0, 5, warm_start=0.0)
+    assert all(r["identity_error"] < 1e-12 for r in warm + cold)  # d_k = w (I - alpha B) d_{k-1} - alpha g
+    assert all(abs(r["cos_gradient"] - 1) < 1e-12 for r in cold)
+    assert warm[0]["cos_gradient"] == pytest.approx(1.0) and warm[1]["cos_gradient"] < 0.85 and warm[4]["cos_gradient"] < 0.5
+    with pytest.raises(ValueError, match="steps"):
+        one_cg_anatomy(1.0, 0)
+
+
+def test_cost_to_minimum_counts_passes():
+    from mbp_teach.hf.problems import cost_to_minimum
+
+    cost = cost_to_minimum()
+    hf, lbfgs = cost["Hessian-free"], cost["L-BFGS"]
+    assert hf["reached"] == lbfgs["reached"] == 1.0
+    # per HF iteration: a gradient (1) + two products (8/3) + at least one loss (1/3) = at least 4 passes
+    assert hf["passes"] >= 4 * hf["iterations"] and lbfgs["passes"] >= lbfgs["iterations"]
+    assert cost_to_minimum(steps=3)["Hessian-free"]["reached"] == 0.0

@@ -53,3 +53,19 @@ def test_curve_images_are_seeded_and_in_range():
     assert float(a.min()) >= 0 and float(a.max()) <= 1 and float(a.max()) > 0.9
     tiny = a[(a > 0) & (a < 1e-6)]
     assert tiny.numel() == 0  # no subnormal-range ink
+
+
+def test_loss_curves_start_every_run_at_its_starting_loss_with_no_negative_ticks():
+    from mbp_teach.hf.plots import loss_curves
+
+    runs = [Run("a", loss=[2.0, 1.0], wall=[0.5, 1.0], passes=[3.0, 6.0], start_loss=4.0),
+            Run("b", loss=[3.0, 0.5], wall=[2.0, 4.0], passes=[1.0, 2.0], start_loss=4.0)]
+    fig = loss_curves(runs, target=1.0)
+    for ax in fig.axes:
+        starts = [line.get_data() for line in ax.get_lines() if line.get_label() in ("a", "b")]
+        assert all(x[0] == 0.0 and y[0] == 4.0 for x, y in starts)
+        assert ax.get_xlim()[0] == 0.0 and ax.get_xlabel()
+    colours = {line.get_color() for line in fig.axes[0].get_lines() if line.get_label() in ("a", "b")}
+    styles = {line.get_linestyle() for line in fig.axes[0].get_lines() if line.get_label() in ("a", "b")}
+    assert len(colours) == 2 and len(styles) == 2
+    assert curves_autoencoder_objective(10) and run_hf("c", curves_autoencoder_objective(10), None, 1, max_cg=2).start_loss > 0
