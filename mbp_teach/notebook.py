@@ -34,6 +34,33 @@ def figures_dir() -> Path:
     return Path.cwd() / "figures"
 
 
+def use_backend() -> str:
+    """Pick matplotlib's notebook backend and return its name: "widget" (ipympl) or "inline".
+
+    ipympl gives live figures that panels update in place. On Google Colab its front end is often
+    broken, and elsewhere ipympl may be missing: there the inline backend is used instead, and the
+    panels re-render a still picture on every move (``panels.base``). Prints one line only then.
+    """
+    import sys
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:  # a plain script: whatever MPLBACKEND says
+        return "none"
+    if "google.colab" not in sys.modules:
+        try:
+            shell.run_line_magic("matplotlib", "widget")
+            return "widget"
+        except Exception as exc:  # ipympl absent or broken: ImportError, or a KeyError from a bad install
+            reason = f"ipympl is not usable here ({type(exc).__name__}: {exc})"
+    else:
+        reason = "this is Colab, where ipympl's figures often fail to appear"
+    shell.run_line_magic("matplotlib", "inline")
+    print(f"Figures are still pictures: {reason}. The sliders still work; each move redraws the picture.")
+    return "inline"
+
+
 def setup(seed: int = SEED, dtype: torch.dtype = torch.float64) -> torch.Generator:
     """Seed every generator a notebook uses and return a torch.Generator seeded the same way."""
     random.seed(seed)

@@ -12,6 +12,10 @@ while no valid background exists (first display, a resize, a new dpi ratio, afte
 the panel asks for ``draw_idle``: the browser then requests a full ``canvas.draw()``, which also
 saves a new background. Axes whose limits follow the data (``follow=``) are redrawn by a move
 that changes their limits, and kept in a second saved picture otherwise.
+
+Without ipympl (Colab, where its front end is often broken, or an install without it) figures are
+plain Agg figures: the panel then shows its figure as an ``ipywidgets.Image`` and re-renders that
+PNG after every move, so the controls still work, only less smoothly (see ``notebook.use_backend``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Panel:
         self.last_error: str | None = None
         self._wired = False
         self.blitter: Blitter | None = None
+        self.still: widgets.Image | None = None  # the figure as a PNG, where no ipympl canvas exists
 
     # -- what tests and callbacks call ------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -80,6 +85,10 @@ class Panel:
         self.redraw()
         return True
 
+    def _refresh_still(self) -> None:
+        if self.still is not None:
+            self.still.value = figure_png_bytes(self.fig)
+
     def blit_artists(self, *artists, follow=()) -> None:
         """Declare every artist a move can change; later moves redraw only these (see the module doc).
 
@@ -87,7 +96,12 @@ class Panel:
         self.blitter = Blitter(self.fig, artists, follow)
 
     def redraw(self) -> str:
-        """Blit the changed artists when a background is saved, else ask for a full draw; says which."""
+        """Blit the changed artists when a background is saved, else ask for a full draw; says which.
+
+        Without an ipympl canvas the displayed PNG is rendered again ("still")."""
+        if self.still is not None:
+            self._refresh_still()
+            return "still"
         if self.blitter is not None and self.blitter.blit():
             return "blit"
         self.fig.canvas.draw_idle()
@@ -103,12 +117,9 @@ class Panel:
         canvas = self.fig.canvas
         if isinstance(canvas, widgets.DOMWidget):
             view = canvas
-        else:  # inline backend: an Output that holds the static figure
-            view = widgets.Output()
-            with view:
-                from IPython.display import display
-
-                display(self.fig)
+        else:  # inline backend (Colab, no ipympl): a PNG that every move renders again
+            view = self.still = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
+            self._refresh_still()
         return PanelBox([widgets.HBox(list(self.controls.values())), view, self.message], figure=self.fig)
 
     def _on_change(self, _change) -> None:
@@ -262,8 +273,13 @@ class PanelBox(widgets.VBox):
         return data
 
 
-def figure_png(fig) -> str:
-    """The figure as a base64 PNG at 72 dpi, as a notebook stores it."""
+def figure_png_bytes(fig) -> bytes:
+    """The figure as PNG bytes at 72 dpi."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=72, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def figure_png(fig) -> str:
+    """The figure as a base64 PNG at 72 dpi, as a notebook stores it."""
+    return base64.b64encode(figure_png_bytes(fig)).decode("ascii")

@@ -1,5 +1,7 @@
 """`python -m mbp_teach.bench` and `python -m mbp_teach.experiments` share one command loader."""
 
+from pathlib import Path
+
 import pytest
 
 import mbp_teach.bench as commands
@@ -7,9 +9,13 @@ import mbp_teach.bench as commands
 
 def test_each_public_module_is_a_command_of_its_package():
     assert {"gradients", "hf", "solvers", "widgets"} <= set(commands.names())
-    assert commands.names("mbp_teach.experiments") == ["relative_pose"]
-    mod = commands.load("relative_pose", "mbp_teach.experiments")
-    assert callable(mod.add_arguments) and callable(mod.run)
+    import mbp_teach.experiments
+
+    modules = sorted(p.stem for p in Path(mbp_teach.experiments.__file__).parent.glob("[!_]*.py"))
+    assert "relative_pose" in modules and commands.names("mbp_teach.experiments") == modules
+    for name in modules:
+        mod = commands.load(name, "mbp_teach.experiments")
+        assert callable(mod.add_arguments) and callable(mod.run)
 
 
 def test_an_unknown_command_names_the_ones_that_exist():
