@@ -10,6 +10,10 @@ Decks are rendered by nbconvert (``--to slides``, template ``mbp_slides``) and l
 network: reveal.js is copied from the npm package pinned in ``reveal/package.json`` (``make slides``
 installs it into ``build/reveal/``), MathJax 2 from ``jupyter-server-mathjax``, as on the site.
 
+For presenting live in JupyterLab (jupyterlab-rise), the build also writes ``rise/NN_name.ipynb``: the
+student edition with every cell kept (so it runs) and slide metadata on each: sections start slides,
+other text cells are sub-slides, code stays under the text it belongs to, and the set-up cells are skipped.
+
 ``python -m mbp_teach.course.slides screenshot`` photographs one slide in headless Chromium with no network.
 """
 
@@ -60,6 +64,25 @@ def slide_notebook(nb, title: str = ""):
     return shown
 
 
+def live_notebook(nb):
+    """A copy of ``nb`` for a live RISE talk: every cell of the student edition, each with ``metadata.slideshow``.
+
+    Sections (and the title) -> "slide", other text -> "subslide", code -> "-" (on the slide of the text
+    above it, so the presenter runs it there); the code cells before the first section (Colab install,
+    imports, set-up) -> "skip": run them with Run All before the talk."""
+    live = student.student_edition(nb)
+    started = False
+    for cell in live.cells:
+        if cell.cell_type == "markdown":
+            section = bool(SECTION.match(cell.source))
+            kind = "slide" if section or not started else "subslide"
+            started = started or section
+        else:
+            kind = "-" if started else "skip"
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    return live
+
+
 def reveal_source(package: Path = REVEAL_PACKAGE) -> Path:
     if not (package / "dist" / "reveal.js").is_file():
         raise FileNotFoundError(f"no reveal.js in {package}: run `make slides` (it installs reveal/package.json "
@@ -101,6 +124,9 @@ def build(out_dir: Path = ROOT / "build" / "slides", notebooks: list[Path] | Non
         target = out_dir / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
         written.append(target)
+        (out_dir / "rise").mkdir(exist_ok=True)
+        nbformat.write(live_notebook(nb), out_dir / "rise" / path.name)
+        written.append(out_dir / "rise" / path.name)
     return written
 
 

@@ -98,11 +98,29 @@ def test_a_built_deck_loads_nothing_from_the_network(tmp_path):
         import pytest
 
         pytest.skip("reveal.js not installed: `make slides` installs it (npm)")
-    [deck] = slides.build(tmp_path, [ROOT / "notebooks" / "04_momentum_lab.ipynb"])
+    deck, live = slides.build(tmp_path, [ROOT / "notebooks" / "04_momentum_lab.ipynb"])
+    assert live == tmp_path / "rise" / "04_momentum_lab.ipynb" and live.is_file()
     text = deck.read_text()
+    assert "No description has been provided" not in text  # every figure has its alt text
     loaded = re.findall(r"""<(?:script|link|img)[^>]*?(?:src|href)=["']([^"']+)""", text)
     assert loaded and not [u for u in loaded if re.match(r"(https?:)?//", u)], loaded
     for url in loaded:
         if not url.startswith("data:"):
             assert (tmp_path / url.split("?")[0]).is_file(), url
     assert text.count("<section") >= 10 and "MathJax.js" in text
+
+
+def test_live_rise_copy_keeps_every_cell_with_slide_metadata_and_no_solution():
+    import nbformat
+
+    from mbp_teach.course import slides, student
+
+    nb = nbformat.read(ROOT / "notebooks" / "04_momentum_lab.ipynb", as_version=4)
+    live = slides.live_notebook(nb)
+    assert len(live.cells) == len(student.student_edition(nb).cells)  # every cell stays: the talk runs them
+    kinds = [c.metadata["slideshow"]["slide_type"] for c in live.cells]
+    first_section = next(i for i, c in enumerate(live.cells) if c.cell_type == "markdown" and slides.SECTION.match(c.source))
+    assert all(k == "skip" for c, k in zip(live.cells[:first_section], kinds, strict=False) if c.cell_type == "code")
+    assert {k for c, k in zip(live.cells[first_section:], kinds[first_section:], strict=True) if c.cell_type == "code"} == {"-"}
+    assert kinds.count("slide") >= 5
+    assert not any("BEGIN SOLUTION" in c.source for c in live.cells)
