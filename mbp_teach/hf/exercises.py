@@ -319,8 +319,8 @@ def _hf_cases():
         x = curve_images(40, side=4, seed=1)
         return ModuleObjective(autoencoder((16, 6, 2), seed=1), sum_squared_error, x, x)
 
-    return [("Rosenbrock from (-1.2, 1) with lambda = 1e-4 (the Gauss-Newton step overshoots: rho < 0, t < 1)",
-             rosenbrock_objective, 0, 1e-4),
+    return [("Rosenbrock from (-1.5, 2) with lambda = 1e-4 (the Gauss-Newton step overshoots: rho < 0, t < 1)",
+             lambda: rosenbrock_objective((-1.5, 2.0)), 0, 1e-4),
             ("a 16-6-2-6-16 autoencoder, first step (CG backtracks from iterate 9 to 5)", small_autoencoder, 0, 1.0),
             ("the same autoencoder after 3 HF steps (a warm start)", small_autoencoder, 3, 1.0),
             ("a tanh network fitting 20 points, after 2 HF steps", tanh_regression, 2, 1e-2)]

@@ -104,10 +104,12 @@ def _torch_optimizer_path(make: Callable[[Iterable[nn.Parameter]], torch.optim.O
     return torch.stack(path)
 
 
-def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8) -> torch.Tensor:
-    """(k + 1, 2) iterates of HF (initial damping ``damping``, at most ``max_cg`` CG iterations per step) on the
-    Rosenbrock objective ``obj``, for ``steps`` steps or until ||theta - (1, 1)|| <= tol."""
-    opt = HessianFree(obj.model.parameters(), damping=Damping(damping), solve=Solve(max_cg=max_cg))
+def hf_path(obj: ModuleObjective, damping: float, max_cg: int, steps: int, tol: float = 1e-8,
+            warm_start: float = 0.95) -> torch.Tensor:
+    """(k + 1, 2) iterates of HF (initial damping ``damping``, at most ``max_cg`` CG iterations per step, CG started
+    from ``warm_start`` x the previous solution) on the Rosenbrock objective ``obj``, for ``steps`` steps or until
+    ||theta - (1, 1)|| <= tol."""
+    opt = HessianFree(obj.model.parameters(), damping=Damping(damping), solve=Solve(max_cg=max_cg, warm_start=warm_start))
     path = [obj.get_params()]
     for _ in range(steps):
         opt.step(obj)
