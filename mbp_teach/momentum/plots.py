@@ -111,9 +111,11 @@ def eigen_components_figure(lams, runs: dict[str, np.ndarray]):
         parts = 0.5 * lam * np.asarray(traj, dtype=float) ** 2  # (steps+1, n)
         f0 = parts[0].sum()
         for i in range(lam.size):
-            ax.semilogy(np.maximum(parts[:, i] / f0, 1e-300), color=OKABE_ITO[i % 7], ls=STYLES[i % len(STYLES)],
-                        lw=1.4, label=f"λ = {lam[i]:.3g}")
-        ax.semilogy(np.maximum(parts.sum(1) / f0, 1e-300), color="k", lw=2.2, alpha=0.6, label="loss (sum)")
+            colour = OKABE_ITO[(0, 1, 2, 4, 5, 6)[i % 6]]  # no yellow: too pale on white
+            ax.semilogy(np.maximum(parts[:, i] / f0, 1e-300), color=colour, ls=STYLES[i % len(STYLES)], lw=2.0,
+                        label=f"λ = {lam[i]:.3g}")
+        # thin and on top: the sum often runs along its largest component, which stays visible on both sides
+        ax.semilogy(np.maximum(parts.sum(1) / f0, 1e-300), color="k", lw=0.9, label="loss (sum)", zorder=5)
         ax.set_ylim(1e-12, 10.0)
         ax.set_xlabel("step k")
         ax.set_title(name, fontsize=10)
