@@ -6,6 +6,11 @@ the weighted 8-point algorithm on all correspondences, and RANSAC over the 5-poi
 by an 8-point refit on its inliers. The left view shows image 2 with the epipolar lines of both
 estimates for a few true inliers; the right view the median epipolar (Sampson) error of the true
 inliers in pixels.
+
+RANSAC with budget k scores the first k minimal sets of one seeded stream of sets, as a RANSAC loop
+would draw them one after another. So a move of k solves only the sets not solved yet for this scene,
+and moving k back re-selects among hypotheses already scored (``HypothesisStream``): the same answer
+as ``ransac_essential(iterations=k)``, which a test checks.
 """
 
 from __future__ import annotations
@@ -21,10 +26,35 @@ from mbp_teach.panels.redraw import fixed_labels, plain_log_ticks, unhinted_text
 from mbp_teach.plotting import new_figure
 from mbp_teach.solvers import eight_point, sampson_distance
 from mbp_teach.solvers.plots import epipolar_lines
-from mbp_teach.solvers.ransac import ransac_essential
+from mbp_teach.solvers.ransac import SAMPLE_SIZE, Ransac, RansacResult, refit, sample_indices, select
 
 FLOOR = 1e-3  # pixels: errors below are drawn at the floor (noise-free solves reach 1e-12)
 METHODS = ("8-point, all points", "RANSAC 5-point", "RANSAC + 8-point refit")
+
+
+class HypothesisStream:
+    """RANSAC's minimal sets for one scene, drawn once (seeded) and solved lazily, in order.
+
+    ``result(k)`` is ``ransac_essential(x1, x2, iterations=k, threshold=, seed=)``: the first k sets of
+    ``sample_indices(N, 5, k_max)`` are those ``sample_indices(N, 5, k)`` draws (one row of random keys per
+    set, drawn in order), so only sets beyond the ones already solved cost a solve.
+    """
+
+    def __init__(self, x1: torch.Tensor, x2: torch.Tensor, threshold: float, k_max: int, seed: int = 0):
+        self.x1, self.x2 = x1, x2
+        self.ransac = Ransac(threshold, k_max, seed)
+        self.idx = sample_indices(x1.shape[-2], SAMPLE_SIZE, k_max, (), seed)  # (k_max, 5)
+        self.parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # hypothesise() per chunk
+        self.solved = 0
+
+    def result(self, k: int) -> RansacResult:
+        if not 1 <= k <= len(self.idx):
+            raise ValueError(f"k: need 1 <= k <= {len(self.idx)} minimal sets, got {k}")
+        if k > self.solved:
+            self.parts.append(self.ransac.hypothesise(self.x1, self.x2, self.idx[self.solved:k]))
+            self.solved = k
+        E, inliers, valid = (torch.cat(t)[: 10 * k] for t in zip(*self.parts, strict=True))
+        return refit(select(E, inliers, valid), self.x1, self.x2)
 
 
 class TwoViewPanel(Panel):
@@ -45,7 +75,8 @@ class TwoViewPanel(Panel):
                                             continuous_update=False),
         }
         self.errors: dict[str, float] = {}
-        self._scenes: dict = {}  # (noise, outliers) -> scene, K^-1, 8-point F: a RANSAC k move reuses them
+        # (noise, outliers) -> scene, K^-1, 8-point F, its RANSAC hypotheses: a RANSAC k move reuses them
+        self._scenes: dict = {}
         self._build()
         self.update()
 
@@ -91,11 +122,12 @@ class TwoViewPanel(Panel):
             if len(self._scenes) >= 16:
                 self._scenes.pop(next(iter(self._scenes)))
             scene = data.two_view(self.n, noise=noise, outlier_fraction=outliers, seed=self.seed)
-            self._scenes[key] = (scene, torch.linalg.inv(scene.K), eight_point(scene.u1, scene.u2))
-        scene, Kinv, F_all = self._scenes[key]
+            stream = HypothesisStream(scene.x1, scene.x2, max(2.0, 3.0 * noise) / float(scene.K[0, 0]),
+                                      self.controls["iterations"].max, self.seed)
+            self._scenes[key] = (scene, torch.linalg.inv(scene.K), eight_point(scene.u1, scene.u2), stream)
+        scene, Kinv, F_all, stream = self._scenes[key]
         self.scene = scene
-        res = ransac_essential(scene.x1, scene.x2, iterations=iterations,
-                               threshold=max(2.0, 3.0 * noise) / float(scene.K[0, 0]), seed=self.seed)
+        res = stream.result(iterations)
         self.F = {
             METHODS[0]: F_all,
             METHODS[1]: Kinv.T @ res.E @ Kinv,

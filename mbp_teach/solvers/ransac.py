@@ -72,15 +72,26 @@ class Ransac:
         return sample_indices(x1.shape[-2], SAMPLE_SIZE, self.iterations, x1.shape[:-2], self.seed)
 
     def run(self, x1: torch.Tensor, x2: torch.Tensor) -> Consensus:
-        idx = self.sample(x1)  # (..., K, 5)
+        return select(*self.hypothesise(x1, x2, self.sample(x1)))
+
+    def hypothesise(self, x1: torch.Tensor, x2: torch.Tensor, idx: torch.Tensor):
+        """Solve the minimal sets idx (..., K, 5) and score every solution: E (..., H, 3, 3), inliers
+        (..., H, N) bool and valid (..., H), H = 10 K (five_point's 10 slots per set, ``valid`` marks the real ones)."""
         E, valid = five_point(_pick(x1, idx), _pick(x2, idx))  # (..., K, 10, 3, 3), (..., K, 10)
         E, valid = E.flatten(-4, -3), valid.flatten(-2)  # H = 10 K hypotheses per pair
         d = sampson_distance(E, x1.unsqueeze(-3), x2.unsqueeze(-3))  # (..., H, N)
-        inliers = (d < self.threshold**2) & valid.unsqueeze(-1)
-        best = inliers.sum(-1).argmax(-1, keepdim=True)  # (..., 1): the first of the largest counts
-        E_best = torch.take_along_dim(E, best[..., None, None], dim=-3).squeeze(-3)
-        inlier = torch.take_along_dim(inliers, best[..., None], dim=-2).squeeze(-2)
-        return Consensus(E_best, inlier, inlier.sum(-1), int(valid.sum(-1).float().mean()))
+        return E, (d < self.threshold**2) & valid.unsqueeze(-1), valid
+
+
+def select(E: torch.Tensor, inliers: torch.Tensor, valid: torch.Tensor) -> Consensus:
+    """The hypothesis with most inliers (the first of equals), from ``Ransac.hypothesise``'s output.
+
+    The hypotheses of the first k sets are a prefix of those of K > k sets drawn with the same seed, so
+    ``select`` on that prefix is RANSAC with budget k (the panels of notebook 01 use this: a k move re-selects)."""
+    best = inliers.sum(-1).argmax(-1, keepdim=True)  # (..., 1): the first of the largest counts
+    E_best = torch.take_along_dim(E, best[..., None, None], dim=-3).squeeze(-3)
+    inlier = torch.take_along_dim(inliers, best[..., None], dim=-2).squeeze(-2)
+    return Consensus(E_best, inlier, inlier.sum(-1), int(valid.sum(-1).float().mean()))
 
 
 def _pick(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -109,9 +120,13 @@ def ransac_essential(x1, x2, *, iterations: int = 100, threshold: float = 2e-3, 
         raise ValueError(f"x1 and x2: shapes must match, got {tuple(x1.shape)} and {tuple(x2.shape)}")
     if x1.shape[-2] < 8:
         raise ValueError(f"x1: too few points, need at least 8, got {x1.shape[-2]}")
-    best = Ransac(threshold, iterations, seed).run(x1, x2)
+    return refit(Ransac(threshold, iterations, seed).run(x1, x2), x1, x2)
+
+
+def refit(best: Consensus, x1: torch.Tensor, x2: torch.Tensor) -> RansacResult:
+    """The weighted 8-point F on the winner's inliers (normalised coordinates); fewer than 8 is an error."""
     if bool((best.count < 8).any()):
         raise ValueError(f"RANSAC found fewer than 8 inliers for {int((best.count < 8).sum())} pair(s): "
                          "raise the threshold or the iterations")
-    refit = eight_point(x1, x2, best.inlier.to(x1.dtype))
-    return RansacResult(best.E, best.inlier, best.count, best.hypotheses, refit)
+    F = eight_point(x1, x2, best.inlier.to(x1.dtype))
+    return RansacResult(best.E, best.inlier, best.count, best.hypotheses, F)

@@ -66,3 +66,21 @@ def test_moving_a_widget_fires_update(panel):
 def test_bad_construction():
     with pytest.raises(ValueError, match="n:"):
         TwoViewPanel(n=5)
+
+
+def test_hypothesis_stream_is_ransac_with_budget_k_in_any_order_of_moves():
+    import torch
+
+    from mbp_teach import data
+    from mbp_teach.solvers.panels import HypothesisStream
+    from mbp_teach.solvers.ransac import ransac_essential
+
+    scene = data.two_view(80, noise=0.5, outlier_fraction=0.4, seed=3)
+    stream = HypothesisStream(scene.x1, scene.x2, 2e-3, k_max=200, seed=0)
+    for k in (30, 5, 120, 60, 200, 10):  # up, down, up: later moves reuse what earlier ones solved
+        got, want = stream.result(k), ransac_essential(scene.x1, scene.x2, iterations=k, threshold=2e-3, seed=0)
+        assert torch.equal(got.inlier, want.inlier) and torch.equal(got.E, want.E) and torch.equal(got.refit, want.refit)
+        assert got.hypotheses == want.hypotheses
+    assert stream.solved == 200
+    with pytest.raises(ValueError, match="k: need"):
+        stream.result(201)
