@@ -191,7 +191,7 @@ def _detect_and_match(n_keypoints: int, fast_threshold: float) -> tuple[np.ndarr
     pairs = match_descriptors(found[0].descriptors, found[1].descriptors, cross_check=True)
     out = []
     for orb, column in zip(found, (0, 1), strict=True):
-        rc = orb.keypoints[pairs[:, column]]  # ORB gives (row, column)
+        rc = np.asarray(orb.keypoints)[pairs[:, column]]  # ORB gives (row, column)
         uv = np.ascontiguousarray(rc[:, ::-1], dtype=np.float64)
         uv.flags.writeable = False
         out.append(uv)
