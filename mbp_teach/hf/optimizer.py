@@ -245,14 +245,15 @@ class HessianFree(torch.optim.Optimizer):
     sampling=Sampling(), preconditioning=Preconditioning())``: every group is optional.
     ``objective`` is a :class:`~mbp_teach.hf.curvature.ModuleObjective` whose model owns ``params``.
     ``log`` holds one :class:`IterationLog` per iteration; ``damping`` is the current lambda and ``previous``
-    the last CG solution (the next solve starts from ``warm_start`` x it).
+    the last CG solution (the next solve starts from ``warm_start`` x it). The groups are kept as ``damping_rule``,
+    ``solve``, ``search``, ``sampling`` and ``preconditioning``.
     A loss or gradient that is NaN or infinite at the current parameters raises ``ValueError``.
     """
 
     def __init__(self, params, *, damping: Damping = Damping(), solve: Solve = Solve(),
                  line_search: LineSearch = LineSearch(), sampling: Sampling = Sampling(),
                  preconditioning: Preconditioning = Preconditioning()):
-        self.settings = _as_group(damping, Damping)
+        self.damping_rule = _as_group(damping, Damping)
         self.solve = _as_group(solve, Solve)
         self.search = _as_group(line_search, LineSearch)
         self.sampling = _as_group(sampling, Sampling)
@@ -290,7 +291,7 @@ class HessianFree(torch.optim.Optimizer):
         chosen, f_new = self._backtrack(hist, loss_at)  # 3
         d = hist.kept[chosen]
         rho = reduction_ratio(f_new, f0, hist.phi[chosen])
-        self.damping = levenberg_marquardt(lam, rho, self.settings)  # 4
+        self.damping = levenberg_marquardt(lam, rho, self.damping_rule)  # 4
         t, f_new = self._line_search(f0, float(g @ d), d, f_new, loss_at)  # 5
         if t > 0:
             objective.set_params(theta + t * d)

@@ -158,7 +158,7 @@ def test_damping_zero_recovers_when_the_model_is_bad():
     opt = HessianFree(obj.model.parameters(), damping=Damping(0.0), solve=Solve(max_cg=2))
     opt.step(obj)
     assert opt.log[0].rho < 0.25 and opt.log[0].damping == 0.0
-    assert opt.damping == pytest.approx(opt.settings.floor) and opt.damping > 0  # not 1.5 * 0 = 0 for ever
+    assert opt.damping == pytest.approx(opt.damping_rule.floor) and opt.damping > 0  # not 1.5 * 0 = 0 for ever
     for _ in range(4):
         opt.step(obj)
     assert opt.damping > 1e-6  # keeps growing (3/2 per bad step) while rho stays below 1/4
