@@ -63,13 +63,18 @@ def chain_parameter_count(sizes) -> int:
 
 def matching_widths(target: int, d: int = SIDE * SIDE, code: int = CODE, around: tuple[int, int] = (32, 16),
                     spread: int = 24) -> tuple[int, int, int, int]:
-    """Chain widths (a, b, c, e) with exactly ``target`` parameters, the most symmetric and closest to ``around``."""
+    """Chain widths (a, b, c, e) with exactly ``target`` parameters, the most symmetric and closest to ``around``.
+
+    The count is linear in e once a, b, c are fixed, (d + 1 + c) e = target - rest, so e is solved for,
+    not searched."""
     best = None
     a0, b0 = around
     rng_a = range(max(1, a0 - spread), a0 + spread + 1)
     rng_b = range(max(1, b0 - spread), b0 + spread + 1)
-    for a, b, c, e in itertools.product(rng_a, rng_b, rng_b, rng_a):
-        if chain_parameter_count([d, a, b, code, c, e, d]) != target:
+    for a, b, c in itertools.product(rng_a, rng_b, rng_b):
+        rest = chain_parameter_count([d, a, b, code, c]) + d  # every term without e (d: the output biases)
+        e, r = divmod(target - rest, c + 1 + d)
+        if r or not rng_a.start <= e < rng_a.stop:
             continue
         key = (abs(a - e) + abs(b - c), abs(a - a0) + abs(b - b0) + abs(e - a0) + abs(c - b0))
         if best is None or key < best[0]:

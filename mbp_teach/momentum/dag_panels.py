@@ -1,12 +1,12 @@
 """The adaptive-momentum tau panel of notebook 05.
 
-``TauPanel``: adaptive momentum on a small DAG network, error monotone or not. Each move retrains
-``demo_problem(seed)`` from the same initial weights for ``steps`` full-batch steps with the
-chosen tau and redraws: the error E(w_k) on a log scale with every increase marked, and ||g_k||
-next to the momentum length ||tau_k dw_k|| (= tau ||g_k|| by construction). The slider reaches
-61 values of tau: their runs are trained once, at construction (about 3 s on a 2-core machine),
-by the same ``train_full_batch`` a move would call, so a move is a look-up and a redraw. A tau off
-the slider grid (``update(tau=0.123)`` from code) is trained on the move.
+``TauPanel``: adaptive momentum on a small DAG network, error monotone or not. Each move shows
+``demo_problem(seed)`` trained from the same initial weights for ``steps`` full-batch steps with the
+chosen tau and eta: the error E(w_k) on a log scale with every increase marked, and ||g_k||
+next to the momentum length ||tau_k dw_k|| (= tau ||g_k|| by construction). The two sliders reach
+13 x 4 (tau, eta) pairs: their runs are trained once, at construction, by the same
+``train_full_batch`` a move would call, so a move is a look-up and a redraw. A pair off the
+grid (``update(tau=0.123)`` from code) is snapped to it, like a browser would.
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ TOO_BIG = 1e12  # errors beyond this are off the plot, the run has blown up
 class TauPanel(Panel):
     """``update(tau=...)`` retrains and redraws; ``run`` and ``found`` keep the last result for tests."""
 
-    def __init__(self, eta: float = 0.1, steps: int = 50, seed: int = 0, tau: float = 0.05):
+    def __init__(self, eta: float = 0.1, steps: int = 40, seed: int = 0, tau: float = 0.05):
         super().__init__()
-        self.eta, self.steps, self.seed = eta, steps, seed
-        self.controls = {"tau": widgets.FloatSlider(value=tau, min=0.0, max=0.6, step=0.01, description="τ",
-                                                    readout_format=".2f", continuous_update=False)}
-        c = self.controls["tau"]
-        grid = np.round(c.min + c.step * np.arange(round((c.max - c.min) / c.step) + 1), 12)
-        self._runs = {float(t): self.train(float(t)) for t in grid}  # every position of the slider
+        self.steps, self.seed = steps, seed
+        self.controls = {
+            "tau": widgets.FloatSlider(value=tau, min=0.0, max=0.6, step=0.05, description="τ",
+                                       readout_format=".2f", continuous_update=False),
+            "eta": widgets.FloatSlider(value=eta, min=0.05, max=0.2, step=0.05, description="η",
+                                       readout_format=".2f", continuous_update=False),
+        }
+        # every (tau, eta) position of the two sliders, trained once
+        self._runs = {(t, e): self.train(t, e) for t in self.grid("tau") for e in self.grid("eta")}
         self.fig, (self.ax_e, self.ax_g) = new_figure(1, 2, figsize=(10.0, 3.4), dpi=72)
         ks = np.arange(steps + 1)
         (self.err,) = self.ax_e.semilogy(ks, np.ones(ks.shape), color="C0", lw=1.5)
@@ -50,7 +53,7 @@ class TauPanel(Panel):
         self.ax_g.set_xlabel("step k")
         self.ax_g.set_ylabel("||g_k|| (solid), ||τ_k dw_k|| (dashed)")
         for ax in (self.ax_e, self.ax_g):
-            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
             plain_log_ticks(ax.yaxis)
         self.ax_e.set_title("", fontsize=10)
         self.fig.tight_layout()
@@ -59,14 +62,19 @@ class TauPanel(Panel):
         self.blit_artists(self.err, self.bad, self.first, self.gn, self.mn, self.ax_e.title)
         self.update()
 
-    def train(self, tau: float):
-        """The run for one tau: ``steps`` steps of ``train_full_batch`` on ``demo_problem(seed)``."""
-        net, x, y = demo_problem(self.seed)
-        return train_full_batch(net, x, y, self.eta, tau, self.steps)
+    def grid(self, name: str) -> list[float]:
+        """The values a slider can take (rounded, so a browser's value finds its run)."""
+        c = self.controls[name]
+        return [float(v) for v in np.round(c.min + c.step * np.arange(round((c.max - c.min) / c.step) + 1), 12)]
 
-    def _update(self, tau: float) -> str:
-        run = self._runs.get(round(tau, 12))  # a browser value is on the grid to round-off
-        self.run = run = run if run is not None else self.train(tau)
+    def train(self, tau: float, eta: float):
+        """The run for one (tau, eta): ``steps`` steps of ``train_full_batch`` on ``demo_problem(seed)``."""
+        net, x, y = demo_problem(self.seed)
+        return train_full_batch(net, x, y, eta, tau, self.steps)
+
+    def _update(self, tau: float, eta: float) -> str:
+        key = (round(tau, 12), round(eta, 12))  # a browser value is on the grid to round-off
+        self.run = run = self._runs[key] if key in self._runs else self.train(tau, eta)
         e = run.error
         ok = np.isfinite(e) & (e < TOO_BIG)
         kept = int(np.argmin(ok)) if not ok.all() else len(e)
@@ -81,15 +89,17 @@ class TauPanel(Panel):
         keptg = int(np.argmin(okg)) if not okg.all() else len(g)
         self.gn.set_data(ks[:keptg], g[:keptg])
         self.mn.set_data(ks[:keptg], np.maximum(m[:keptg], 1e-300))
-        self.ax_e.set_title(f"τ = {tau:.2f}, η = {self.eta:g}: {len(v)} increase(s) in {self.steps} steps",
+        self.ax_e.set_title(f"τ = {tau:.2f}, η = {eta:.2f}: {len(v)} increase(s) in {self.steps} steps",
                             y=1.0, fontsize=10)
+        side = "τ < η: the sufficient condition holds" if tau < eta else "τ ≥ η: outside the sufficient condition"
         if kept < len(e):
-            return f"⚠ τ = {tau:.2f}: the error blew up at step {kept} (past 1e12); momentum too large for η = {self.eta:g}"
+            return f"⚠ τ = {tau:.2f}, η = {eta:.2f} ({side}): the error blew up at step {kept} (past 1e12)"
         if len(v) == 0:
-            return f"τ = {tau:.2f}: E(w_k) decreases at every one of the {self.steps} steps"
-        return f"τ = {tau:.2f}: first increase of E at step {v[0] + 1}; {len(v)} increase(s) in {self.steps} steps"
+            return f"τ = {tau:.2f}, η = {eta:.2f} ({side}): E(w_k) decreases at every one of the {self.steps} steps"
+        return (f"τ = {tau:.2f}, η = {eta:.2f} ({side}): first increase of E at step {v[0] + 1}; "
+                f"{len(v)} increase(s) in {self.steps} steps")
 
 
 def bench_cases():
     """(name, factory, {control: values}) for ``python -m mbp_teach.bench widgets``."""
-    return [("adaptive momentum τ", TauPanel, {"tau": list(np.linspace(0.0, 0.6, 13))})]
+    return [("adaptive momentum τ, η", TauPanel, {"tau": list(np.linspace(0.0, 0.6, 13)), "eta": [0.05, 0.1, 0.15, 0.2]})]

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from mbp_teach.momentum import autoencoder as ae
 from mbp_teach.momentum.dagnet import DAGNet
 from mbp_teach.plotting import new_figure
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency; line styles double the cue.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+STYLES = ("-", "--", "-.", ":")
 
 
 def draw_dag(net: DAGNet, ax=None, title: str | None = None):
@@ -59,24 +64,37 @@ def draw_dag(net: DAGNet, ax=None, title: str | None = None):
 
 
 def violations_figure(taus, sweep: dict[str, np.ndarray], steps: int, eta: float):
-    """Violations per tau (every seed a dot, the median a line) and the first violating step."""
-    fig, (a, b) = new_figure(1, 2, figsize=(10.0, 3.6))
+    """Three panels against tau: steps where E increases, the first such step, and the final error
+    (every seed a dot, the median a line); the two step axes have integer ticks."""
+    fig, (a, b, c) = new_figure(1, 3, figsize=(14.0, 3.7))
     taus = np.asarray(taus)
-    count, first = sweep["count"], sweep["first"]
-    for s in range(count.shape[0]):
-        a.plot(taus, count[s], "o", ms=4, color="C0", alpha=0.5)
-    a.plot(taus, np.median(count, axis=0), "-", color="C0", label=f"median over {count.shape[0]} seeds")
+    count, first, final = sweep["count"], sweep["first"], sweep["final"]
+    n = count.shape[0]
+    for s in range(n):
+        a.plot(taus, count[s], "o", ms=4, color=OKABE_ITO[0], alpha=0.5)
+    a.plot(taus, np.median(count, axis=0), "-", color=OKABE_ITO[0], label=f"median over {n} seeds")
     a.set_xlabel("momentum factor τ")
     a.set_ylabel(f"steps where E increases (of {steps})")
     a.set_title(f"monotonicity violations, η = {eta:g}", fontsize=10)
     a.legend(fontsize=8)
-    hit = np.where(first >= 0, first, np.nan)
-    for s in range(first.shape[0]):
-        b.plot(taus, hit[s], "o", ms=4, color="C3", alpha=0.6)
+    hit = np.where(first >= 0, first + 1, np.nan)  # step k + 1 is the first with a larger error
+    for s in range(n):
+        b.plot(taus, hit[s], "o", ms=4, color=OKABE_ITO[1], alpha=0.6)
     b.set_xlabel("momentum factor τ")
-    b.set_ylabel("first step with E(w_k+1) > E(w_k)")
+    b.set_ylabel("first step k with E(w_k) > E(w_k-1)")
     b.set_title("where monotone decrease first fails (no dot: never)", fontsize=10)
     b.set_xlim(a.get_xlim())
+    shown = np.clip(final, None, 1e6)  # a blown-up run is drawn at the top edge
+    for s in range(n):
+        c.semilogy(taus, shown[s], "o", ms=4, color=OKABE_ITO[2], alpha=0.6)
+    c.semilogy(taus, np.median(shown, axis=0), "-", color=OKABE_ITO[2], label=f"median over {n} seeds")
+    c.axhline(np.median(shown[:, 0]), color="0.4", ls=":", lw=1, label=f"median at τ = {taus[0]:g}")
+    c.set_xlabel("momentum factor τ")
+    c.set_ylabel(f"error E after {steps} steps")
+    c.set_title("where training ends (log scale)", fontsize=10)
+    c.legend(fontsize=8)
+    for ax in (a, b):
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
@@ -87,11 +105,13 @@ def skip_depth_figure(depths, corr: dict[str, np.ndarray], grads: dict[str, np.n
     fig, axes = new_figure(1, 3, figsize=(14.0, 3.9))
     for k, name in enumerate(corr):
         c = corr[name]
-        axes[0].plot(depths, np.median(c, axis=0), "-o", ms=4, color=f"C{k}", label=name)
-        axes[0].fill_between(depths, c.min(axis=0), c.max(axis=0), color=f"C{k}", alpha=0.15)
+        col, ls = OKABE_ITO[k], STYLES[k % len(STYLES)]
+        axes[0].plot(depths, np.median(c, axis=0), marker="o", ls=ls, ms=4, color=col, label=name)
+        axes[0].fill_between(depths, c.min(axis=0), c.max(axis=0), color=col, alpha=0.15)
         g = grads[name]
-        axes[1].plot(x, g / np.abs(g).max(), color=f"C{k}", lw=1, label=name)
-        axes[2].semilogy(np.arange(1, len(norms[name]) + 1), norms[name], "-o", ms=3, color=f"C{k}", label=name)
+        axes[1].plot(x, g / np.abs(g).max(), color=col, ls=ls, lw=1, label=name)
+        axes[2].semilogy(np.arange(1, len(norms[name]) + 1), norms[name], marker="o", ls=ls, ms=3, color=col,
+                         label=name)
     axes[0].set_xlabel("depth (hidden layers)")
     axes[0].set_ylabel("corr(f'(x_i), f'(x_i+1))")
     axes[0].set_title("gradient smoothness (median, band: min–max over seeds)", fontsize=9)
@@ -100,9 +120,12 @@ def skip_depth_figure(depths, corr: dict[str, np.ndarray], grads: dict[str, np.n
     axes[1].set_xlabel("input x")
     axes[1].set_ylabel("f'(x) / max |f'|  (normalised)")
     axes[1].set_title(f"input-gradient of a depth-{max(depths)} net", fontsize=9)
+    axes[1].legend(fontsize=7)
     axes[2].set_xlabel("layer j (1 = next to the input)")
     axes[2].set_ylabel("||dE/dθ_j||  (log scale)")
     axes[2].set_title(f"per-layer gradient norm, depth {max(depths)}", fontsize=9)
+    axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[2].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -133,5 +156,43 @@ def autoencoder_curves_figure(results: list[ae.Result], target: float, x_test: t
         ax.set_yticks([ae.SIDE * (k + 0.5) for k in range(len(rows))], ["input"] + list(nets))
         ax.set_xticks([])
         ax.set_title("test images and their reconstructions (seed 0)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(curves: dict[str, np.ndarray], ylabel: str, title: str, ax=None, log: bool = True):
+    """Error against step for several methods: median over seeds (line) and min-max band.
+
+    ``curves``: {name: array (seeds, steps + 1)}; non-finite values (blown-up runs) are drawn at the top."""
+    if ax is None:
+        fig, ax = new_figure(figsize=(6.5, 3.8))
+    else:
+        fig = ax.figure
+    for k, (name, c) in enumerate(curves.items()):
+        c = np.where(np.isfinite(c), c, np.nanmax(np.where(np.isfinite(c), c, np.nan)))
+        ks = np.arange(c.shape[1])
+        col, ls = OKABE_ITO[k % len(OKABE_ITO)], STYLES[k % len(STYLES)]
+        ax.plot(ks, np.median(c, axis=0), color=col, ls=ls, lw=1.8, label=f"{name} (median of {c.shape[0]})")
+        ax.fill_between(ks, c.min(axis=0), c.max(axis=0), color=col, alpha=0.15, lw=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step k (one full-batch gradient each)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def reconstructions_figure(x: torch.Tensor, nets: dict[str, DAGNet], n: int = 8, side: int = 8):
+    """Rows: n test images (n, side * side) in [0, 1], then each net's reconstruction of them."""
+    fig, ax = new_figure(figsize=(1.0 + 0.7 * n, 0.9 + 0.7 * (1 + len(nets))))
+    with torch.no_grad():
+        rows = [x[:n]] + [net(x[:n]) for net in nets.values()]
+    tiles = torch.cat([torch.cat(list(r.reshape(-1, side, side)), dim=1) for r in rows], dim=0)
+    ax.imshow(tiles.clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_yticks([side * (k + 0.5) for k in range(len(rows))], ["input"] + list(nets))
+    ax.set_xticks([])
+    ax.set_title("test digits and their reconstructions (seed 0)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -113,3 +113,57 @@ def check_adaptive_step(fn) -> str:
         raise Hint(f"expected {np.round(want, 4).tolist()}, got {np.round(got, 4).tolist()}: the step is "
                    "-eta g_k + tau_k dw_k, and the momentum term tau_k dw_k must have length tau ||g_k||")
     return "matches the rule on 4 hidden cases, including the first step (dw_0 = 0)"
+
+
+def _grouped_reference(gs, dws, eta, tau):
+    out = []
+    for g, dw in zip(gs, dws, strict=True):
+        nd = np.linalg.norm(dw)
+        out.append(-eta * g + (tau * np.linalg.norm(g) / nd * dw if nd > 0 else 0.0 * dw))
+    return out
+
+
+def _grouped_wrong_global(gs, dws, eta, tau):
+    ng = np.sqrt(sum(np.linalg.norm(g) ** 2 for g in gs))
+    nd = np.sqrt(sum(np.linalg.norm(d) ** 2 for d in dws))
+    tau_k = tau * ng / nd if nd > 0 else 0.0
+    return [-eta * g + tau_k * d for g, d in zip(gs, dws, strict=True)]
+
+
+def _grouped_wrong_no_guard(gs, dws, eta, tau):
+    with np.errstate(all="ignore"):
+        return [-eta * g + tau * np.linalg.norm(g) / np.linalg.norm(d) * d for g, d in zip(gs, dws, strict=True)]
+
+
+@exercise("05.grouped_step", wrong=[(_grouped_wrong_global, "one coefficient"), (_grouped_wrong_no_guard, "dw_k^l = 0")])
+def check_grouped_step(fn) -> str:
+    """fn(gs, dws, eta, tau) -> [dw_{k+1}^l]: per group l, -eta g^l + tau_k^l dw^l, tau_k^l = tau ||g^l|| / ||dw^l||."""
+    rng = np.random.default_rng(2008)
+    cases = []
+    for scales in ((1.0, 1.0), (1e-3, 10.0), (5.0, 0.0), (0.0, 0.0, 0.0)):
+        gs = [rng.normal(size=k + 2) for k in range(len(scales))]
+        dws = [rng.normal(size=k + 2) * s for k, s in enumerate(scales)]
+        cases.append((gs, dws, 0.1, 0.3))
+    for gs, dws, eta, tau in cases:
+        with np.errstate(all="ignore"):
+            got = fn([g.copy() for g in gs], [d.copy() for d in dws], eta, tau)
+        want = _grouped_reference(gs, dws, eta, tau)
+        try:
+            got = [np.asarray(v, dtype=float) for v in got]
+        except TypeError as exc:
+            raise Hint(f"return a list with one step per group, got {type(got).__name__}") from exc
+        if len(got) != len(want) or any(a.shape != b.shape for a, b in zip(got, want, strict=True)):
+            raise Hint(f"return one step per group, shaped like its gradient: expected shapes "
+                       f"{[w.shape for w in want]}, got {[g.shape for g in got]}")
+        if all(np.allclose(a, b, rtol=1e-10, atol=1e-12) for a, b in zip(got, want, strict=True)):
+            continue
+        if any(np.linalg.norm(d) == 0 for d in dws) and not all(np.isfinite(a).all() for a in got):
+            raise Hint("a group whose previous step dw_k^l = 0 gets tau_k^l = 0 (no division by ||dw_k^l|| = 0)")
+        glob = _grouped_wrong_global(gs, dws, eta, tau)
+        if all(np.allclose(a, b, rtol=1e-10, atol=1e-12) for a, b in zip(got, glob, strict=True)):
+            raise Hint("that is one coefficient for all groups (norms over every parameter); each group l needs "
+                       "its own tau_k^l = tau ||g_k^l|| / ||dw_k^l||")
+        raise Hint("for each group l the step is -eta g_k^l + tau_k^l dw_k^l, and its momentum term must have "
+                   "length tau ||g_k^l||")
+    return ("matches the per-group rule on 4 hidden cases, including groups whose previous step is zero "
+            "(a first step, or a layer that did not move)")

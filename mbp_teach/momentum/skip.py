@@ -89,3 +89,32 @@ def depth_sweep(depths, seeds, width: int = 64, m: int = 256, variants: dict | N
         net = deep_tanh_net(int(depths[d]), width, seed=int(seeds[s]), **variants[name])
         out[name][s, d] = neighbour_correlation(input_gradients(net, x))
     return out
+
+
+def target(x: torch.Tensor) -> torch.Tensor:
+    """The regression target of the training comparison, y = sin(2x), (m, 1) for x (m, 1)."""
+    return torch.sin(2.0 * x)
+
+
+def train_deep(variant: str, depth: int, seeds, eta: float, steps: int, width: int = 64, m: int = 256,
+               tau: float = 0.0, progress=None) -> np.ndarray:
+    """Training error of deep nets against steps: array (len(seeds), steps + 1) of E(w_k).
+
+    ``variant``: a key of VARIANTS; each seed draws its own initial weights (``deep_tanh_net``) and
+    the net is trained by full-batch gradient descent (tau = 0) or adaptive momentum (tau > 0) on
+    E = 1/2 mean_i (f(x_i) - sin 2x_i)^2 over ``input_grid(m)``.
+    """
+    from mbp_teach.momentum.adaptive import train_full_batch
+
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: need at least one seed")
+    x = input_grid(m)
+    y = target(x)
+    out = np.zeros((len(seeds), steps + 1))
+    for k in progress(range(len(seeds))) if progress else range(len(seeds)):
+        net = deep_tanh_net(depth, width, seed=seeds[k], **VARIANTS[variant])
+        out[k] = train_full_batch(net, x, y, eta, tau, steps).error
+    return out
