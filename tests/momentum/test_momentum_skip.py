@@ -59,3 +59,16 @@ def test_training_reduces_error_and_reports_metrics():
     assert r.steps_to_target == 0 and r.psnr == pytest.approx(10 * np.log10(1 / r.test_mse))
     table = ae.summary_table([r], 1.0)
     assert "PSNR" in table and r.name in table
+
+
+def test_train_deep_curves_shape_start_and_bad_input():
+    import pytest
+
+    curves = skip.train_deep("plain", 3, [0, 1], eta=0.05, steps=20, width=8, m=16)
+    assert curves.shape == (2, 21)
+    assert curves[0, 0] != curves[1, 0]  # each seed its own initial weights
+    assert (curves[:, -1] < curves[:, 0]).all()  # small step size: the error falls
+    with pytest.raises(ValueError, match="variant"):
+        skip.train_deep("dense", 3, [0], eta=0.05, steps=2)
+    with pytest.raises(ValueError, match="seeds"):
+        skip.train_deep("plain", 3, [], eta=0.05, steps=2)
