@@ -47,7 +47,8 @@ def add_arguments(parser) -> None:
 
 
 def record(run: Run, **extra) -> dict:
-    return dict(name=run.name, loss=run.loss, passes=run.passes, cpu=run.cpu, wall=run.wall,
+    return dict(name=run.name, start_loss=getattr(run, "start_loss", None), loss=run.loss, passes=run.passes,
+                cpu=run.cpu, wall=run.wall,
                 cg_iters=run.cg_iters, samples=run.samples, **extra)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mbp_teach.hf.compare import Run
+from mbp_teach.hf.compare import Run, curves_autoencoder_objective
 from mbp_teach.notebook import figures_dir
 
 COMMAND = "python -m mbp_teach.experiments hf_sampling"
@@ -26,9 +26,23 @@ def load(name: str, folder: Path | None = None) -> dict:
 
 
 def as_run(record: dict) -> Run:
-    """A stored run as a ``compare.Run``."""
+    """A stored run as a ``compare.Run`` (``start_loss``: the full training loss before the first iteration)."""
     return Run(record["name"], loss=record["loss"], wall=record["wall"], cpu=record["cpu"], passes=record["passes"],
-               cg_iters=record["cg_iters"], samples=record["samples"])
+               cg_iters=record["cg_iters"], samples=record["samples"], start_loss=record.get("start_loss"))
+
+
+def fill_start_loss(result: dict) -> dict:
+    """Add the starting loss to runs stored without it: the loss of seed s's initial network on its images
+    (deterministic: one forward pass per seed)."""
+    cache: dict[int, float] = {}
+    for rec in result["runs"]:
+        if rec.get("start_loss") is None:
+            seed = int(rec.get("seed", 0))
+            if seed not in cache:
+                objective = curves_autoencoder_objective(int(result["n_train"]), seed=seed)
+                cache[seed] = objective.loss(objective.get_params())
+            rec["start_loss"] = cache[seed]
+    return result
 
 
 def by_variant(result: dict) -> dict[str, dict[int, dict]]:
