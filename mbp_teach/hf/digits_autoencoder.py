@@ -56,3 +56,11 @@ def reconstructions(objective: ModuleObjective, images: torch.Tensor) -> torch.T
     """f(theta, x) for ``images`` (n, 64), as (n, 8, 8) in [0, 1] for imshow."""
     with torch.no_grad():
         return objective.model(images).reshape(-1, SIDE, SIDE)
+
+
+def mean_image_loss(images: torch.Tensor) -> float:
+    """1/n sum_i 1/2 ||m - x_i||^2 with m the mean of ``images`` (n, 64): the loss of a network that outputs the
+    mean image whatever its input. An autoencoder whose code carries nothing yet sits at this plateau."""
+    if images.dim() != 2 or images.shape[0] < 1:
+        raise ValueError(f"images: need shape (n, pixels) with n >= 1, got {tuple(images.shape)}")
+    return float(0.5 * ((images - images.mean(dim=0)) ** 2).sum(dim=1).mean())

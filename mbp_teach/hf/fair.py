@@ -216,3 +216,14 @@ def run_record(run: Run) -> dict:
     """A run as plain lists for JSON (losses to 6 significant digits: what the figures and table need)."""
     return dict(loss=[float(f"{v:.6g}") for v in run.loss], passes=[round(p, 4) for p in run.passes],
                 cpu=[round(c, 4) for c in run.cpu])
+
+
+def first_below(run: Run | dict, level: float, cost: str = "passes") -> float:
+    """The cost (``"passes"`` or ``"cpu"``) of the first record whose training loss is below ``level``
+    (inf: never within the run). With ``level`` just under the plateau's loss it is when the run left it."""
+    if cost not in COSTS:
+        raise ValueError(f"cost: expected one of {COSTS}, got {cost!r}")
+    spent = np.asarray(run[cost] if isinstance(run, dict) else getattr(run, cost))
+    loss = np.asarray(run["loss"] if isinstance(run, dict) else run.loss)
+    hit = np.flatnonzero(loss < level)
+    return float(spent[hit[0]]) if hit.size else float("inf")

@@ -46,3 +46,16 @@ def test_seed_changes_the_weights_not_the_images():
 def test_reconstruction_error_is_the_objective_on_those_images():
     obj, _ = digits_autoencoder_objective(depth=1, n_train=30, n_test=5)
     assert reconstruction_error(obj, obj.inputs) == pytest.approx(obj.loss(obj.get_params()), rel=1e-12)
+
+
+def test_mean_image_loss_is_the_loss_of_outputting_the_mean():
+    from mbp_teach.hf.digits_autoencoder import mean_image_loss
+
+    obj, _ = digits_autoencoder_objective(depth=1, n_train=30, n_test=5)
+    x = obj.inputs
+    m = x.mean(dim=0, keepdim=True).expand_as(x)
+    assert mean_image_loss(x) == pytest.approx(float(obj.loss_fn(m, x)), rel=1e-12)
+    shifted = x.mean(dim=0, keepdim=True).expand_as(x) + 0.01
+    assert mean_image_loss(x) < float(obj.loss_fn(shifted, x))  # the mean is the best constant output
+    with pytest.raises(ValueError, match="images"):
+        mean_image_loss(torch.zeros(64))

@@ -93,3 +93,12 @@ def test_sweep_picks_the_lowest_median():
 def test_run_record_is_plain_json_numbers():
     rec = fair.run_record(fair.first_order_at_budget(tiny(), "adam", 1e-2, fair.Budget(2)))
     assert set(rec) == {"loss", "passes", "cpu"} and all(isinstance(v, float) for v in rec["loss"])
+
+
+def test_first_below_finds_when_a_curve_leaves_a_level():
+    run = dict(loss=[5.0, 2.4, 2.3, 2.3, 1.0], passes=[0.0, 10.0, 20.0, 30.0, 40.0], cpu=[0, 1, 2, 3, 4])
+    assert fair.first_below(run, 2.2) == 40.0
+    assert fair.first_below(run, 2.2, "cpu") == 4
+    assert fair.first_below(run, 0.5) == math.inf
+    with pytest.raises(ValueError, match="cost"):
+        fair.first_below(run, 1.0, "epochs")
