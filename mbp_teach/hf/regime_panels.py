@@ -83,14 +83,18 @@ class RegimePanel(Panel):
         self.ax_curv.set_ylim(0.5 * min(v for v in curv if v > 0), 2 * max(curv))
         self.ax_curv.set_xlabel("weight matrix (1 = input side)")
         self.ax_curv.set_ylabel("mean GN curvature at init")
+        # static titles: the depth, widths and ratio go to the message line (text is the dearest thing to blit)
+        self.ax_loss.set_title("stored runs, chosen settings", fontsize=10)
+        self.ax_curv.set_title("mean curvature per weight matrix", fontsize=10)
         for ax in (self.ax_loss, self.ax_curv):
             plain_log_ticks(ax.yaxis)
-            ax.set_title(" ", fontsize=10)
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.12, 0.5))
         unhinted_text(self.fig)
-        self.blit_artists(*self.median.values(), *(a for v in self.seeds.values() for a in v), self.start, self.curv,
-                          self.ax_loss.title, self.ax_curv.title)
+        self.blit_artists(*self.median.values(), *(a for v in self.seeds.values() for a in v), self.start, self.curv)
+        # every median curve precomputed: a move only looks them up
+        self._medians = {(d, m): _median_curve(self.result["problems"][n]["methods"][m]["runs"], "passes")
+                         for d, n in self.depths.items() for m in self.methods}
         self.shown: str | None = None
         self.update()
 
@@ -104,16 +108,13 @@ class RegimePanel(Panel):
             runs = entry["methods"][m]["runs"]
             for line, r in zip(self.seeds[m], runs, strict=True):
                 line.set_data(r["passes"], r["loss"])
-            grid, med = _median_curve(runs, "passes")
-            self.median[m].set_data(grid, med)
+            self.median[m].set_data(*self._medians[depth, m])
             finals[m] = float(np.median(entry["methods"][m]["final"][entry["methods"][m]["chosen"]]))
         self.start.set_data([0], [entry["methods"][self.methods[0]]["runs"][0]["loss"][0]])
         curv = np.median([s["layer_curvature"] for s in entry["spectrum"]], axis=0)
         self.curv.set_data(np.arange(1, len(curv) + 1), curv)
         ratio = float(curv[-1] / curv[0])
         sizes = "-".join(str(s) for s in entry["sizes"])
-        self.ax_loss.set_title(f"digits {sizes}-…-64", fontsize=10)
-        self.ax_curv.set_title(f"last / first layer: {ratio:.2g}", fontsize=10)
         best = min(finals, key=finals.__getitem__)
         budget = self.result["config"]["budget_passes"]
         return (f"depth {depth} ({sizes}): lowest median training loss at {budget:g} passes: {best} "
