@@ -1,6 +1,7 @@
 """Notebook 07's HF runs: preconditioners and sampling on the curves autoencoder, over seeds; the lab's grid.
 
-``python -m mbp_teach.experiments hf_sampling`` runs both parts (about 20 minutes on 2 busy cores):
+``python -m mbp_teach.experiments hf_sampling`` runs both parts (variants: 15-20 minutes per seed, lab: 5 minutes,
+measured with one thread each on a 2-core CPU shared by several jobs; faster on an idle machine):
 
 * ``variants``: every variant of ``VARIANTS`` on 1200 curve images until the full training loss reaches 0.6
   (at most 60 HF iterations), for ``--seeds`` seeds (each seed draws other images, another initial network and
