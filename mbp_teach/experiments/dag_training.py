@@ -3,8 +3,9 @@
 ``python -m mbp_teach.experiments dag_training`` runs two parts (``--parts deep,digits``):
 
 - deep: depth-30 tanh nets (``skip.VARIANTS``: plain, residual, residual with branches x 1/sqrt(depth)) trained on
-  sin 2x by full-batch adaptive momentum (tau 0.1), each variant at every step size of ``--etas``; per variant the
-  step size with the lowest median final error is kept (the same tuning budget for every variant);
+  sin 2x by full-batch adaptive momentum with tau = ``--tau-ratio`` x eta (inside notebook 05's sufficient
+  condition tau < eta), each variant at every step size of ``--etas``; per variant the step size with the lowest
+  median final error is kept (the same tuning budget for every variant);
 - digits: the DAG and the sequential autoencoder of notebook 05 (8-number code, equal parameter counts) on the
   1,297 training digits, same eta, tau and steps, ``--seeds`` seeds, test MSE on the 500 test digits.
 
@@ -34,6 +35,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, default=300, help="full-batch steps per run")
     parser.add_argument("--etas", default="0.001,0.003,0.01,0.03", help="step sizes tried for every deep variant")
     parser.add_argument("--depth", type=int, default=30, help="hidden layers of the deep nets")
+    parser.add_argument("--tau-ratio", type=float, default=0.5,
+                        help="deep nets: tau = ratio x eta (a fixed tau far above a small eta breaks tau < eta)")
     parser.add_argument("--code", type=int, default=8, help="autoencoder code width")
 
 
@@ -41,11 +44,14 @@ def run_deep(args) -> dict:
     etas = [float(e) for e in args.etas.split(",") if e]
     if not etas or min(etas) <= 0:
         raise ValueError(f"--etas: need positive step sizes, got {args.etas!r}")
+    if not 0 <= args.tau_ratio < 1:
+        raise ValueError(f"--tau-ratio: need 0 <= ratio < 1 (tau < eta), got {args.tau_ratio!r}")
     out: dict = {}
     for name in skip.VARIANTS:
         tried = {}
         for eta in tqdm(etas, desc=f"deep: {name}"):
-            curves = skip.train_deep(name, args.depth, range(args.seeds), eta=eta, steps=args.steps, tau=0.1)
+            curves = skip.train_deep(name, args.depth, range(args.seeds), eta=eta, steps=args.steps,
+                                     tau=args.tau_ratio * eta)
             tried[eta] = curves
         finite = {e: np.median(np.where(np.isfinite(c[:, -1]), c[:, -1], np.inf)) for e, c in tried.items()}
         best = min(finite, key=finite.get)

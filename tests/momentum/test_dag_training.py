@@ -39,3 +39,9 @@ def test_bad_parts_and_step_sizes_are_refused(tmp_path, monkeypatch):
         dag_training.run(args(parts="deep,wide"))
     with pytest.raises(ValueError, match="etas"):
         dag_training.run(args(parts="deep", etas="-1"))
+
+
+def test_tau_ratio_outside_tau_below_eta_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MBP_TEACH_FIGURES", str(tmp_path))
+    with pytest.raises(ValueError, match="tau-ratio"):
+        dag_training.run(args(parts="deep", tau_ratio=1.5))
