@@ -75,7 +75,6 @@ class RegimePanel(Panel):
         self.ax_loss.set_ylim(0.8 * min(losses), 1.25 * max(losses))
         self.ax_loss.set_xlabel("gradient-equivalent passes")
         self.ax_loss.set_ylabel("training loss per image")
-        self.ax_loss.legend(fontsize=7, loc="upper right")
         curv = [v for n in self.depths.values() for s in self.result["problems"][n]["spectrum"] for v in s["layer_curvature"]]
         most = max(len(self.result["problems"][n]["spectrum"][0]["layer_curvature"]) for n in self.depths.values())
         (self.curv,) = self.ax_curv.semilogy([], [], "o-", color="#0072B2")
@@ -83,6 +82,9 @@ class RegimePanel(Panel):
         self.ax_curv.set_ylim(0.5 * min(v for v in curv if v > 0), 2 * max(curv))
         self.ax_curv.set_xlabel("weight matrix (1 = input side)")
         self.ax_curv.set_ylabel("mean GN curvature at init")
+        # the methods' legend sits in the curvature axes' empty lower right (the curvature grows towards the
+        # output side): over the loss curves, blitted lines would be drawn on top of it
+        self.ax_curv.legend(handles=[*self.median.values(), self.start], fontsize=7, loc="lower right")
         # static titles: the depth, widths and ratio go to the message line (text is the dearest thing to blit)
         self.ax_loss.set_title("stored runs, chosen settings", fontsize=10)
         self.ax_curv.set_title("mean curvature per weight matrix", fontsize=10)
@@ -91,7 +93,9 @@ class RegimePanel(Panel):
         self.fig.tight_layout()
         fixed_labels(self.fig, x=(0.5, -0.12), y=(-0.12, 0.5))
         unhinted_text(self.fig)
-        self.blit_artists(*self.median.values(), *(a for v in self.seeds.values() for a in v), self.start, self.curv)
+        # blitted in the order a full draw uses (each method's seeds, then its median): the thin lines are
+        # translucent, so another order would blend their overlaps differently
+        self.blit_artists(*(a for m in self.methods for a in (*self.seeds[m], self.median[m])), self.start, self.curv)
         # every median curve precomputed: a move only looks them up
         self._medians = {(d, m): _median_curve(self.result["problems"][n]["methods"][m]["runs"], "passes")
                          for d, n in self.depths.items() for m in self.methods}
