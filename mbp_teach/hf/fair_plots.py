@@ -82,7 +82,8 @@ def curves_figure(result: dict):
                 ax.set_xlim(0, 2.5 * entry["cpu_budget"])
             ax.set_yscale("log")
             ax.set_xlabel("gradient-equivalent passes" if cost == "passes" else "CPU seconds (shared machine)")
-            ax.set_ylabel("training loss (1/2 squared error per image)")
+            if j == 0:
+                ax.set_ylabel("training loss (½ SSE per image)")
             ax.set_title(name, fontsize=10)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
