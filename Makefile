@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test lint portable unit nbval notebooks student figures site e2e bench-peers clean assignments autograde slides
+.PHONY: setup lab test lint portable unit nbval notebooks student figures site e2e bench-peers clean assignments autograde slides colab-source
 
 setup: $(STAMP)
 
@@ -57,6 +57,11 @@ nbval: $(STAMP)
 # Re-run every notebook in place with the fixed seed; stores outputs, no widget state.
 notebooks: $(STAMP)
 	$(PY) -m mbp_teach.course.nbtools execute $(NOTEBOOKS)
+
+# Point the notebooks' Colab install cell (and the site's launch links) at this checkout's `origin`
+# remote: sets [tool.mbp_teach] source in pyproject.toml and rewrites every notebook's first cell.
+colab-source: $(STAMP)
+	$(PY) -m mbp_teach.course.nbtools colab --from-remote $(NOTEBOOKS)
 
 # The student edition: every solution replaced by a stub raising NotImplementedError.
 student: $(STAMP)

@@ -16,15 +16,81 @@ import sys
 import time
 from pathlib import Path
 
+from mbp_teach.course.paths import REPO
+
 MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,}")
-REPO_URL = "https://github.com/mbp-teach/mbp_teach"
-# The first cell of every notebook: does nothing outside Colab, so it prints nothing under nbval.
-COLAB_CELL = f"""# On Google Colab only (skipped everywhere else): install the suite and turn on Colab's widget support.
+DEFAULT_SOURCE = "https://github.com/mbp-teach/mbp_teach"
+SOURCE_KEY = re.compile(r'^(source\s*=\s*)"[^"]*"', re.M)  # in pyproject.toml's [tool.mbp_teach] table
+
+
+def install_source() -> str:
+    """Where the suite is installed from on Colab and launched from on Binder: the one setting.
+
+    ``[tool.mbp_teach] source`` in pyproject.toml; ``make colab-source`` fills it in from the checkout's
+    ``origin`` remote, so that a course's fork points at itself.
+    """
+    pyproject = REPO / "pyproject.toml"
+    if pyproject.is_file():
+        table = _tool_table(pyproject.read_text())
+        found = SOURCE_KEY.search(table) if table else None
+        if found:
+            return found.group(0).split('"')[1]
+    return DEFAULT_SOURCE
+
+
+def _tool_table(text: str) -> str | None:
+    """The text of pyproject's ``[tool.mbp_teach]`` table (up to the next table), or None."""
+    start = text.find("[tool.mbp_teach]")
+    if start < 0:
+        return None
+    end = text.find("\n[", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def source_from_remote(remote: str) -> str:
+    """An https address for ``pip install git+...`` from a git remote (``git@host:o/r.git`` or https)."""
+    remote = remote.strip()
+    ssh = re.fullmatch(r"(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?", remote)
+    if ssh:
+        return f"https://{ssh.group(1)}/{ssh.group(2)}"
+    if re.fullmatch(r"https://[^\s\"]+", remote):
+        return re.sub(r"\.git/?$", "", remote)
+    raise ValueError(f"remote {remote!r}: not an ssh or https git address that pip could install from")
+
+
+def set_install_source(source: str) -> bool:
+    """Write ``source`` into pyproject.toml's ``[tool.mbp_teach]``; True if it changed."""
+    if not re.fullmatch(r"https://[^\s\"]+", source):
+        raise ValueError(f"source {source!r}: need an https address")
+    pyproject = REPO / "pyproject.toml"
+    text = pyproject.read_text()
+    table = _tool_table(text)
+    if table is None or not SOURCE_KEY.search(table):
+        raise ValueError("pyproject.toml has no [tool.mbp_teach] table with a source = \"...\" line")
+    new = text.replace(table, SOURCE_KEY.sub(lambda m: f'{m.group(1)}"{source}"', table, count=1))
+    pyproject.write_text(new)
+    return new != text
+
+
+def colab_cell(source: str | None = None) -> str:
+    """The first code cell of every notebook. It does nothing outside Colab (so nbval sees no output);
+    on Colab it installs the suite from ``source`` and says in one line if that failed."""
+    source = source or install_source()
+    return f"""# On Google Colab only (skipped everywhere else): install the suite from its source (`make colab-source` sets it).
 import sys
 if "google.colab" in sys.modules:
-    %pip install -q ipympl "mbp_teach @ git+{REPO_URL}"
+    import subprocess
+    SOURCE = "{source}"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"mbp_teach @ git+{{SOURCE}}"],
+                         capture_output=True, text=True)
+    if pip.returncode:
+        print(f"Could not install mbp_teach from {{SOURCE}}: {{(pip.stderr.strip().splitlines() or ['pip failed'])[-1]}}")
     from google.colab import output
     output.enable_custom_widget_manager()"""
+
+
+REPO_URL = install_source()
+COLAB_CELL = colab_cell(REPO_URL)
 
 
 def add_colab_cell(nb) -> bool:
@@ -161,9 +227,22 @@ def main(argv: list[str] | None = None) -> int:
     ck = sub.add_parser("check", help="list problems of committed notebooks")
     ck.add_argument("paths", nargs="+")
     co = sub.add_parser("colab", help="add (or refresh) the Colab install cell; run `execute` afterwards")
+    co.add_argument("--from-remote", action="store_true",
+                    help="first set the install source from `git remote get-url origin` (make colab-source)")
     co.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     status = 0
+    if args.cmd == "colab" and args.from_remote:
+        import subprocess
+
+        got = subprocess.run(["git", "remote", "get-url", "origin"], capture_output=True, text=True, cwd=REPO)
+        if got.returncode:
+            print(f"no git remote 'origin' here; keeping the install source {install_source()}")
+        else:
+            source = source_from_remote(got.stdout)
+            print(f"install source: {source}" + (" (changed in pyproject.toml)" if set_install_source(source) else ""))
+        global COLAB_CELL
+        COLAB_CELL = colab_cell()
     for p in args.paths:
         if args.cmd == "colab":
             import nbformat

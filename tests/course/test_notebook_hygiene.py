@@ -1,13 +1,15 @@
 """Committed notebooks: executed, no errors, no memory addresses, no half-stored widget state."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from mbp_teach.course import nbtools
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+ROOT_DIR = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT_DIR / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -120,3 +122,45 @@ def test_palette_png_keeps_the_picture_and_leaves_transparency_and_garbage_alone
     transparent = base64.b64encode(clear.getvalue()).decode()
     assert nbtools.palette_png(transparent) == transparent
     assert nbtools.palette_png("bm90IGEgcG5n") == "bm90IGEgcG5n"
+
+
+def test_install_source_is_one_setting_filled_from_the_remote(tmp_path, monkeypatch):
+    text = (ROOT_DIR / "pyproject.toml").read_text()
+    (tmp_path / "pyproject.toml").write_text(text)
+    monkeypatch.setattr(nbtools, "REPO", tmp_path)
+    assert nbtools.install_source() == nbtools.REPO_URL  # the committed setting
+    assert nbtools.source_from_remote("git@github.com:a-course/mbp_teach.git\n") == "https://github.com/a-course/mbp_teach"
+    assert nbtools.source_from_remote("https://gitlab.example.org/x/y.git") == "https://gitlab.example.org/x/y"
+    with pytest.raises(ValueError, match="remote"):
+        nbtools.source_from_remote("/home/me/mbp_teach")
+    assert nbtools.set_install_source("https://github.com/a-course/mbp_teach")
+    assert not nbtools.set_install_source("https://github.com/a-course/mbp_teach")
+    assert nbtools.install_source() == "https://github.com/a-course/mbp_teach"
+    assert 'SOURCE = "https://github.com/a-course/mbp_teach"' in nbtools.colab_cell()
+    # only the setting changed, nothing else in pyproject.toml
+    assert (tmp_path / "pyproject.toml").read_text() == text.replace(nbtools.REPO_URL, "https://github.com/a-course/mbp_teach")
+
+
+def test_colab_cell_says_in_one_line_when_the_source_cannot_be_installed():
+    import subprocess as sp
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class Failed:
+        returncode, stderr = 1, "ERROR: Repository not found.\n"
+
+    google = type(sys)("google")
+    colab = type(sys)("google.colab")
+    colab.output = type("O", (), {"enable_custom_widget_manager": staticmethod(lambda: None)})
+    printed = []
+    namespace = {"print": printed.append}
+    real_run = sp.run
+    try:
+        sp.run = lambda *a, **k: Failed()
+        sys.modules.update({"google": google, "google.colab": colab})
+        exec(TransformerManager().transform_cell(nbtools.COLAB_CELL), {"get_ipython": None}, namespace)
+    finally:
+        sp.run = real_run
+        sys.modules.pop("google.colab", None)
+        sys.modules.pop("google", None)
+    assert printed == [f"Could not install mbp_teach from {nbtools.REPO_URL}: ERROR: Repository not found."]
