@@ -35,6 +35,9 @@ MEASURED: dict[str, tuple[list[str], str]] = {
                                          "mbp_teach/experiments/relative_pose.py"),
     "03_ablation_full_budget.png": (["-m", "mbp_teach.experiments", "relative_pose", "--full", "--ablation"],
                                     "mbp_teach/experiments/relative_pose.py"),
+    # drawn from the stored figures/06_fair.json (seconds); `hf_fair` without --replot re-runs the study (~13 min)
+    **{f"06_fair_{kind}.png": (["-m", "mbp_teach.experiments", "hf_fair", "--replot"], "mbp_teach/experiments/hf_fair.py")
+       for kind in ("curves", "reconstructions", "regimes")},
 }
 
 
