@@ -77,7 +77,7 @@ class StepPanel(Panel):
         self.curves = step_curves(self.steps, seed)
         self.errors = {name: np.asarray(self.curves[name]) for name in ("float32", "float64")}
         self.controls = {"log10_h": widgets.FloatSlider(value=log10_h, min=-14.0, max=0.0, step=0.125,
-                                                        description="log10 h", continuous_update=True)}
+                                                        description="step: log₁₀ h", continuous_update=True)}
         self.fig, self.ax = new_figure(figsize=(6.4, 3.9), dpi=72)
         ax = self.ax
         self.marks = {}
@@ -195,7 +195,7 @@ class DegeneracyPanel(Panel):
         pts = [degeneracy_point(float(g), seed) for g in self.gaps]
         self.table = {k: np.array([p[k] for p in pts]) for k in pts[0]}
         self.controls = {"log10_gap": widgets.FloatSlider(value=log10_gap, min=-16.0, max=-1.0, step=0.5,
-                                                          description="log10 gap", continuous_update=True)}
+                                                          description="log₁₀ gap (s₂ − s₃)", continuous_update=True)}
         self.fig, (self.ax, self.axb) = new_figure(1, 2, figsize=(10.0, 3.9), dpi=72,
                                                     gridspec_kw={"width_ratios": [2.2, 1]})
         ax = self.ax

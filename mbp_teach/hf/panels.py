@@ -23,8 +23,8 @@ class RosenbrockHF(Panel):
         self.steps = steps
         self.controls = {
             "damping": widgets.FloatLogSlider(value=damping, base=10, min=-4, max=4, step=0.25,
-                                              description="initial λ", continuous_update=False),
-            "max_cg": widgets.IntSlider(value=max_cg, min=1, max=2, description="CG its / step",
+                                              description="initial damping λ₀", continuous_update=False),
+            "max_cg": widgets.IntSlider(value=max_cg, min=1, max=2, description="CG iterations per HF step",
                                         continuous_update=False),
         }
         self.fig, self.ax = new_figure(figsize=(6.5, 4.4), dpi=72)

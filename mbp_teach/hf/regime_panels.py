@@ -55,7 +55,7 @@ class RegimePanel(Panel):
         ds = list(self.depths)
         steps = set(np.diff(ds))
         self.controls = {"depth": widgets.IntSlider(value=depth if depth is not None else ds[-1], min=ds[0], max=ds[-1],
-                                                    step=int(min(steps)), description="depth",
+                                                    step=int(min(steps)), description="depth d (layers per side)",
                                                     continuous_update=False)}
         self.methods = list(self.result["config"]["settings"])
         budget = float(self.result["config"]["budget_passes"])

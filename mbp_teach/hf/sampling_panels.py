@@ -52,11 +52,11 @@ class SamplingLab(Panel):
         starts = sorted({s for _, s in self.runs})
         self.controls = {
             "memory": widgets.SelectionSlider(options=memories, value=20 if 20 in memories else memories[0],
-                                              description="L-BFGS m"),
+                                              description="L-BFGS memory m (pairs)"),
             "growth": widgets.SelectionSlider(options=growths, value=1.2 if 1.2 in growths else growths[0],
-                                              description="growth a"),
+                                              description="sample growth a (× per iteration)"),
             "start": widgets.SelectionSlider(options=starts, value=0.1 if 0.1 in starts else starts[0],
-                                             description="start |S0|/N"),
+                                             description="first sample |S₀|/N"),
         }
         self.fig, (self.ax_m, self.ax_s) = new_figure(1, 2, figsize=(10, 3.6), dpi=72)
         solves = np.arange(1, len(self.sweep[0]) + 1)

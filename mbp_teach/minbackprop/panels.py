@@ -66,10 +66,10 @@ class ToyLab(Panel):
             "toy": widgets.Dropdown(options=["rotation", "fundamental"], value=toy, description="toy"),
             "backward": widgets.Dropdown(options=list(MODES), value=backward, description="backward"),
             "displacement": widgets.FloatSlider(value=displacement, min=0.0, max=0.5, step=0.01,
-                                                description="outlier shift", continuous_update=False),
-            "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=1.5, step=0.1, description="lr",
+                                                description="outlier shift d (units of the data)", continuous_update=False),
+            "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=1.5, step=0.1, description="learning rate η",
                                          continuous_update=False),
-            "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps", continuous_update=False),
+            "steps": widgets.IntSlider(value=steps, min=1, max=100, description="training steps", continuous_update=False),
         }
         self.history: toys.WeightHistory | None = None
         c = self.controls
@@ -172,7 +172,7 @@ class AblationLab(Panel):
             "gradient": widgets.ToggleButtons(options=grads, value=gradient if gradient in grads else grads[-1],
                                               description="gradient"),
             "seed": widgets.IntSlider(value=seeds[0] if seed is None else seed, min=seeds[0], max=seeds[-1],
-                                      description="seed", continuous_update=False),
+                                      description="training seed", continuous_update=False),
         }
         self.uniform = report.budget_aucs(result, None)
         self.medians = {g: {h: float(np.median(v)) for h, v in report.budget_aucs(result, g).items()} for g in grads}

@@ -30,9 +30,9 @@ class TauPanel(Panel):
         super().__init__()
         self.steps, self.seed = steps, seed
         self.controls = {
-            "tau": widgets.FloatSlider(value=tau, min=0.0, max=0.6, step=0.05, description="τ",
+            "tau": widgets.FloatSlider(value=tau, min=0.0, max=0.6, step=0.05, description="momentum τ",
                                        readout_format=".2f", continuous_update=False),
-            "eta": widgets.FloatSlider(value=eta, min=0.05, max=0.2, step=0.05, description="η",
+            "eta": widgets.FloatSlider(value=eta, min=0.05, max=0.2, step=0.05, description="step η",
                                        readout_format=".2f", continuous_update=False),
         }
         # every (tau, eta) position of the two sliders, trained once

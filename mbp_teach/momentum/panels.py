@@ -57,7 +57,7 @@ class MomentumLab(Panel):
                                         readout_format=".3f"),
             "kappa": widgets.FloatLogSlider(value=kappa, base=10, min=0.0, max=4.0, step=0.05,
                                             description="κ = λmax/λmin", readout_format=".3g"),
-            "sigma": widgets.FloatSlider(value=sigma, min=0.0, max=0.3, step=0.005, description="noise σ",
+            "sigma": widgets.FloatSlider(value=sigma, min=0.0, max=0.3, step=0.005, description="gradient noise σ",
                                          readout_format=".3f"),
             "method": widgets.ToggleButtons(options=[("heavy ball", "heavy ball"), ("Nesterov", "nesterov")],
                                             value=method, description="method"),

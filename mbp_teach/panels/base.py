@@ -113,6 +113,7 @@ class Panel:
         if not self._wired:
             for c in self.controls.values():
                 c.observe(self._on_change, names="value")
+                c.style.description_width = "initial"  # labels carry a symbol and a unit: show them whole
             self._wired = True
         canvas = self.fig.canvas
         if isinstance(canvas, widgets.DOMWidget):

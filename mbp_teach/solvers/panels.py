@@ -67,11 +67,11 @@ class TwoViewPanel(Panel):
             raise ValueError(f"n: need an int >= 20 correspondences, got {n!r}")
         self.n, self.seed, self.lines = n, seed, lines
         self.controls = {
-            "noise": widgets.FloatSlider(value=noise, min=0.0, max=5.0, step=0.25, description="noise (px)",
+            "noise": widgets.FloatSlider(value=noise, min=0.0, max=5.0, step=0.25, description="noise σ (px)",
                                          continuous_update=False),
-            "outliers": widgets.FloatSlider(value=outliers, min=0.0, max=0.8, step=0.05, description="outliers",
+            "outliers": widgets.FloatSlider(value=outliers, min=0.0, max=0.8, step=0.05, description="outlier fraction ε",
                                             continuous_update=False),
-            "iterations": widgets.IntSlider(value=iterations, min=5, max=400, step=5, description="RANSAC k",
+            "iterations": widgets.IntSlider(value=iterations, min=5, max=400, step=5, description="RANSAC sets k",
                                             continuous_update=False),
         }
         self.errors: dict[str, float] = {}

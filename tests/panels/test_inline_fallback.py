@@ -57,6 +57,8 @@ def _first_case_per_module():
 def test_every_panel_redraws_its_still_picture_when_a_slider_moves(factory, sweeps):
     panel = factory()
     box = panel.widget()
+    for name, c in panel.controls.items():  # every control says what it sets, and its label is shown whole
+        assert c.description and c.style.description_width == "initial", name
     images = [w for w in _walk(box) if isinstance(w, widgets.Image)]
     assert images == [panel.still] and panel.still.value[:8] == b"\x89PNG\r\n\x1a\n"
     before = panel.still.value
