@@ -83,7 +83,7 @@ class StepPanel(Panel):
         self.marks = {}
         for k, name in enumerate(("float32", "float64")):
             err = np.maximum(self.errors[name], 1e-17)
-            ax.loglog(self.steps, err, color=f"C{k}", lw=1.4, label=name)
+            ax.loglog(self.steps, err, color=f"C{k}", ls=("-", "--")[k], lw=1.4, label=name)  # style too: colour-blind readers
             h_th = fd.optimal_step(getattr(torch, name))
             ax.axvline(h_th, color=f"C{k}", ls=":", lw=1)
             best = int(np.argmin(err))
@@ -202,7 +202,8 @@ class DegeneracyPanel(Panel):
         for k, method in enumerate(("autograd", "ift", "fd")):
             err = self.table[method]
             shown = np.where(np.isfinite(err), np.maximum(err, 1e-17), NAN_Y)
-            ax.loglog(self.gaps, shown, "-", color=f"C{k}", lw=1.4, label={"fd": "finite diff. (h*)"}.get(method, method))
+            ax.loglog(self.gaps, shown, ("-", "--", "-.", ":")[k % 4], color=f"C{k}", lw=1.4,
+                      label={"fd": "finite diff. (h*)"}.get(method, method))
         (self.mark_auto,) = ax.loglog([], [], "o", color="C0", ms=8, mec="k")
         (self.mark_ift,) = ax.loglog([], [], "o", color="C1", ms=8, mec="k")
         self.vline = ax.axvline(1e-6, color="0.3", lw=1)
