@@ -184,15 +184,47 @@ def curves_figure(curves: dict[str, np.ndarray], ylabel: str, title: str, ax=Non
     return fig
 
 
-def reconstructions_figure(x: torch.Tensor, nets: dict[str, DAGNet], n: int = 8, side: int = 8):
-    """Rows: n test images (n, side * side) in [0, 1], then each net's reconstruction of them."""
+def reconstructions_figure(x: torch.Tensor, nets: dict, n: int = 8, side: int = 8,
+                           title: str = "test digits and their reconstructions (seed 0)"):
+    """Rows: n test images (n, side * side) in [0, 1], then each net's reconstruction of them.
+
+    ``nets``: {name: DAGNet, or stored reconstructions of x[:n] (a tensor or nested list (n, side * side))}."""
     fig, ax = new_figure(figsize=(1.0 + 0.7 * n, 0.9 + 0.7 * (1 + len(nets))))
     with torch.no_grad():
-        rows = [x[:n]] + [net(x[:n]) for net in nets.values()]
+        rows = [x[:n]] + [net(x[:n]) if isinstance(net, DAGNet) else torch.as_tensor(net, dtype=x.dtype)[:n]
+                          for net in nets.values()]
     tiles = torch.cat([torch.cat(list(r.reshape(-1, side, side)), dim=1) for r in rows], dim=0)
     ax.imshow(tiles.clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_yticks([side * (k + 0.5) for k in range(len(rows))], ["input"] + list(nets))
     ax.set_xticks([])
-    ax.set_title("test digits and their reconstructions (seed 0)", fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def deep_training_figure(deep: dict, depth: int, seeds: int):
+    """Training error of the deep nets (``dag_training`` part deep): median and min-max band per variant at its
+    best step size. A variant that diverged at every step size of the grid has no curve: it is listed in the
+    legend with a cross, and the text says so, so that its overflowed values do not set the y-axis."""
+    fig, ax = new_figure(figsize=(6.5, 3.8))
+    for k, (name, v) in enumerate(deep.items()):
+        col, ls = OKABE_ITO[k % len(OKABE_ITO)], STYLES[k % len(STYLES)]
+        if v["diverged_everywhere"]:
+            etas = ", ".join(f"{float(e):g}" for e in v["diverged_seeds_per_eta"])
+            ax.plot([], [], "x", color=col, ms=8, label=f"{name}: diverged at every η ({etas})")
+            continue
+        c = np.array(v["curves"], dtype=float)
+        ok = np.isfinite(c).all(axis=1) & (c < 1e300).all(axis=1)
+        c = c[ok]
+        ks = np.arange(c.shape[1])
+        lost = "" if ok.all() else f", {int((~ok).sum())} diverged"
+        ax.plot(ks, np.median(c, axis=0), color=col, ls=ls, lw=1.8,
+                label=f"{name}, η = {v['eta']:g} (median of {c.shape[0]}{lost})")
+        ax.fill_between(ks, c.min(axis=0), c.max(axis=0), color=col, alpha=0.15, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step k (one full-batch gradient each)")
+    ax.set_ylabel("training error E(w_k)")
+    ax.set_title(f"depth {depth} tanh nets on sin 2x: best η of the grid per variant, {seeds} seeds", fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7)
     return fig

@@ -118,3 +118,66 @@ def train_deep(variant: str, depth: int, seeds, eta: float, steps: int, width: i
         net = deep_tanh_net(depth, width, seed=seeds[k], **VARIANTS[variant])
         out[k] = train_full_batch(net, x, y, eta, tau, steps).error
     return out
+
+
+TRAINING_RESULT = "05_dag_training.json"
+TRAINING_COMMAND = "python -m mbp_teach.experiments dag_training --deep-seeds 5 --seeds 5"
+_DEEP_KEYS = ("eta", "curves", "final_median_per_eta", "diverged_seeds_per_eta", "diverged_everywhere")
+_DIGITS_KEYS = ("parameters", "eta", "tau", "steps", "runs", "reconstructions", "test_images")
+AUTOENCODERS = ("DAG (skips)", "sequential")
+
+
+def load_training_result(path=None) -> dict:
+    """The stored long runs of notebook 05 (figures/05_dag_training.json unless ``path``), checked for both parts.
+
+    A missing file, or one without every deep variant of ``VARIANTS`` and both autoencoders, raises ValueError
+    naming what is missing and the command that writes it."""
+    import json
+    from pathlib import Path
+
+    from mbp_teach.notebook import figures_dir
+
+    p = Path(path) if path is not None else figures_dir() / TRAINING_RESULT
+    if not p.is_file():
+        raise ValueError(f"path: no stored result at {p}; run `{TRAINING_COMMAND}` to make it")
+    try:
+        result = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"path: {p} is not valid JSON ({exc}); run `{TRAINING_COMMAND}` again") from exc
+    problems = []
+    deep = result.get("deep") if isinstance(result, dict) else None
+    if not isinstance(deep, dict):
+        problems.append("the part 'deep'")
+    else:
+        for name in VARIANTS:
+            v = deep.get(name)
+            missing = [k for k in _DEEP_KEYS if not isinstance(v, dict) or k not in v]
+            if missing:
+                problems.append(f"deep variant {name!r} ({', '.join(missing)})")
+            elif not v["curves"] or len({len(c) for c in v["curves"]}) != 1:
+                problems.append(f"deep variant {name!r} (curves: need one equal-length curve per seed)")
+    digits = result.get("digits") if isinstance(result, dict) else None
+    if not isinstance(digits, dict):
+        problems.append("the part 'digits'")
+    else:
+        missing = [k for k in _DIGITS_KEYS if k not in digits]
+        if missing:
+            problems.append(f"digits ({', '.join(missing)})")
+        else:
+            for name in AUTOENCODERS:
+                if not any(r.get("name") == name for r in digits["runs"]):
+                    problems.append(f"digits runs of {name!r}")
+                if name not in digits["reconstructions"]:
+                    problems.append(f"digits reconstructions of {name!r}")
+    if problems:
+        raise ValueError(f"path: {p} is incomplete, it lacks {'; '.join(problems)}; run `{TRAINING_COMMAND}`")
+    return result
+
+
+def stored_final_errors(result: dict) -> dict[str, np.ndarray]:
+    """Final training error per seed of each deep variant at its chosen step size (NaN: the run diverged)."""
+    out = {}
+    for name, v in result["deep"].items():
+        last = np.array([c[-1] for c in v["curves"]], dtype=float)
+        out[name] = np.where(np.isfinite(last) & (last < 1e300), last, np.nan)
+    return out
