@@ -9,7 +9,7 @@ Used by notebooks 06 and 07 and by ``python -m mbp_teach.bench hf``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,7 +104,6 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
     or per L-BFGS step)."""
     model = objective.model
     g = torch.Generator().manual_seed(seed)
-    n = objective.n
     run = Run(name, start_loss=objective.loss(objective.get_params()))
     passes, wall = 0.0, 0.0
     opt = _first_order_optimizer(kind, model.parameters(), lr)
@@ -121,15 +120,8 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
 
     for _ in range(epochs):
         start = time.perf_counter()
-        if kind == "lbfgs":
-            opt.step(closure)
-            passes = float(calls)
-        else:
-            for idx in torch.randperm(n, generator=g).split(batch):
-                opt.zero_grad()
-                objective.loss_fn(model(x[idx]), t[idx]).backward()
-                opt.step()
-            passes += 1.0
+        epoch(kind, opt, closure, objective, batch, g)
+        passes = float(calls) if kind == "lbfgs" else passes + 1.0
         wall += time.perf_counter() - start
         run.loss.append(objective.loss(objective.get_params()))
         run.wall.append(wall)
@@ -137,6 +129,20 @@ def run_first_order(name: str, objective: ModuleObjective, kind: str, lr: float,
         if target is not None and run.loss[-1] <= target:
             break
     return run
+
+
+def epoch(kind: str, opt: torch.optim.Optimizer, closure: Callable, objective: ModuleObjective, batch: int,
+          g: torch.Generator) -> None:
+    """One record's worth of a first-order method: one ``step(closure)`` of L-BFGS (the closure counts its
+    full-batch gradients), or one shuffled pass over the data in mini-batches of ``batch`` (SGD, Adam)."""
+    if kind == "lbfgs":
+        opt.step(closure)
+        return
+    x, t = objective.inputs, objective.targets
+    for idx in torch.randperm(objective.n, generator=g).split(batch):
+        opt.zero_grad()
+        objective.loss_fn(objective.model(x[idx]), t[idx]).backward()
+        opt.step()
 
 
 def _first_order_optimizer(kind: str, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mbp_teach.hf.compare import Run, _first_order_optimizer, run_hf
+from mbp_teach.hf.compare import Run, _first_order_optimizer, epoch, run_hf
 from mbp_teach.hf.curvature import ModuleObjective
 from mbp_teach.validation import check_positive
 
@@ -109,7 +109,7 @@ def first_order_at_budget(objective: ModuleObjective, kind: str, lr: float, budg
     # iterations, finer than compare's 20, so that the curve can be read at a budget
     opt = (torch.optim.LBFGS(params, lr=lr, max_iter=5, history_size=20, line_search_fn="strong_wolfe")
            if kind == "lbfgs" else _first_order_optimizer(kind, params, lr))
-    model, x, t, n = objective.model, objective.inputs, objective.targets, objective.n
+    model, x, t = objective.model, objective.inputs, objective.targets
     g = torch.Generator().manual_seed(seed)
     run = _start(Run(name or kind), objective.loss(objective.get_params()))
     passes, wall, cpu = 0.0, 0.0, 0.0
@@ -125,15 +125,8 @@ def first_order_at_budget(objective: ModuleObjective, kind: str, lr: float, budg
 
     while not budget.spent(passes, cpu):
         start, start_cpu = time.perf_counter(), time.process_time()
-        if kind == "lbfgs":
-            opt.step(closure)  # type: ignore[arg-type]  # torch's stub wants a float closure; a tensor is what it uses
-            passes = float(calls)
-        else:
-            for idx in torch.randperm(n, generator=g).split(batch):
-                opt.zero_grad()
-                objective.loss_fn(model(x[idx]), t[idx]).backward()
-                opt.step()
-            passes += 1.0
+        epoch(kind, opt, closure, objective, batch, g)
+        passes = float(calls) if kind == "lbfgs" else passes + 1.0
         wall += time.perf_counter() - start
         cpu += time.process_time() - start_cpu
         value = objective.loss(objective.get_params())
