@@ -60,7 +60,8 @@ import torch
 from mbp_teach.gradients.implicit import _report, connected_zero, current_policy
 
 __all__ = ["EssentialIFT", "essential_frame", "tangent_jacobian", "tangent_gradient", "tangent_residual",
-           "tangent_vjp", "attach"]
+           "tangent_system", "tangent_solve", "tangent_outputs", "tangent_vjp", "gather_roots", "scatter_roots",
+           "attach"]
 
 _S = torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64) / math.sqrt(2.0)
 _SQRT2 = math.sqrt(2.0)
@@ -151,37 +152,82 @@ def _frame_packed(Ep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 _EYE = torch.eye(3, dtype=torch.float64)
 
 
-def tangent_vjp(Ep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, Gp: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dL/dx1, dL/dx2 (2, 5, R), cond (R,)) for R roots, everything with the batch last (the fast axis):
-    Ep, Gp (3, 3, R) are E and G = dL/dE (entry [i, j] over the roots), a, b (2, 5, R) the points x1, x2
-    (coordinate, point, root).
+def tangent_system(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor, b: torch.Tensor, Gp: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(J^T (5, 5, R), g (5, R)) for R roots with the batch last, from the frame U, V (3, 3, R) of
+    ``_frame_packed``, the points a, b (2, 5, R) (x1, x2: coordinate, point, root) and G = dL/dE (3, 3, R).
 
-    Solves J^T lambda = g per root and returns -lambda_i (E^T x2h_i)_{1,2} and -lambda_i (E x1h_i)_{1,2}.
     J and g are those of ``tangent_jacobian`` and ``tangent_gradient`` with the basis matrices D_2, D_4
     negated and the factor 1/sqrt(2) dropped: a column of J and the matching entry of g change together, so
-    lambda does not change. ``cond`` is the 1-norm condition number ||J||_1 ||J^-1||_1 (inf where J is
-    singular); the caller flags roots above its limit. At these sizes an elementwise op over the whole batch
-    is cheaper than one batched 3 x 3 product, so everything but the 5 x 5 inverse is elementwise.
+    the solution lambda of J^T lambda = g does not change. At these sizes an elementwise op over the whole
+    batch is cheaper than one batched 3 x 3 product, so all of it is elementwise.
     """
-    U, V = _frame_packed(Ep)
     proj = lambda W, x: torch.addcmul(torch.addcmul(W[:, 2:3], W[:, 0:1], x[0]), W[:, 1:2], x[1])  # noqa: E731
     p, q = proj(V, a), proj(U, b)  # (3, 5, R): p_k = v_k . x1h, q_k = u_k . x2h
     Jt = torch.stack([q[2] * p[1], q[2] * p[0], q[1] * p[2], q[0] * p[2],
                       torch.addcmul(q[1] * p[0], q[0], p[1], value=-1.0)])  # (k, i, R): J^T
-    W, info = torch.linalg.inv_ex(Jt.permute(2, 0, 1))  # (R, 5, 5): J^-T
-    Wt = W.permute(1, 2, 0).contiguous()  # (i, k, R)
     GV = (Gp.unsqueeze(0) * V[:2].unsqueeze(1)).sum(2)  # (l, j, R): G v_l for l = 1, 2
     Gv3 = (Gp * V[2]).sum(1)  # (j, R)
     dot = lambda x, y: (x * y).sum(0)  # noqa: E731
     g = torch.stack([dot(U[2], GV[1]), dot(U[2], GV[0]), dot(U[1], Gv3), dot(U[0], Gv3),
                      dot(U[1], GV[0]) - dot(U[0], GV[1])])  # (k, R): u_m^T G v_l
+    return Jt, g
+
+
+def tangent_solve(Jt: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(-lambda (5, R), cond (R,)): lambda solves J^T lambda = g per root, from J^T (5, 5, R) and g (5, R).
+
+    One batched LAPACK inverse of the R matrices J^T (R x 5 x 5), then elementwise products. ``cond`` is the
+    1-norm condition number ||J||_1 ||J^-1||_1, inf where J is singular; the caller flags roots above its limit.
+    """
+    W, info = torch.linalg.inv_ex(Jt.permute(2, 0, 1))  # (R, 5, 5): J^-T
+    Wt = W.permute(1, 2, 0).contiguous()  # (i, k, R)
     lam = -(Wt * g).sum(1)  # (i, R): -lambda
     norm1 = lambda A: A.abs().sum(1).amax(0)  # noqa: E731  ||J||_1 from J^T, ||J^-1||_1 = ||J^-T||_inf
     cond = torch.where(info == 0, norm1(Jt) * norm1(Wt), torch.full_like(lam[0], float("inf")))
+    return lam, cond
+
+
+def tangent_outputs(Ep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dL/dx1, dL/dx2 (2, 5, R)) = (-lambda_i (E^T x2h_i)_{1,2}, -lambda_i (E x1h_i)_{1,2}), given -lambda (5, R)."""
     Etb = torch.addcmul(torch.addcmul(Ep[2, :2, None], Ep[0, :2, None], b[0]), Ep[1, :2, None], b[1])  # (2, 5, R)
     Ea = torch.addcmul(torch.addcmul(Ep[:2, 2, None], Ep[:2, 0, None], a[0]), Ep[:2, 1, None], a[1])
-    return lam * Etb, lam * Ea, cond
+    return lam * Etb, lam * Ea
+
+
+def tangent_vjp(Ep: torch.Tensor, a: torch.Tensor, b: torch.Tensor, Gp: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dL/dx1, dL/dx2 (2, 5, R), cond (R,)) for R roots, everything with the batch last (the fast axis):
+    Ep, Gp (3, 3, R) are E and G = dL/dE (entry [i, j] over the roots), a, b (2, 5, R) the points x1, x2
+    (coordinate, point, root). Four stages: the frame, the system, its solve, the outputs (each timed by
+    ``python -m mbp_teach.bench stages``).
+    """
+    U, V = _frame_packed(Ep)
+    Jt, g = tangent_system(U, V, a, b, Gp)
+    lam, cond = tangent_solve(Jt, g)
+    return (*tangent_outputs(Ep, a, b, lam), cond)
+
+
+def gather_roots(E: torch.Tensor, G: torch.Tensor, valid: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(Ep, a, b, Gp, item): the valid roots of E, G (B, n, 3, 3) and their problems' points x1, x2 (B, 5, 2)
+    with the roots last, as ``tangent_vjp`` takes them, and item (R,), each root's problem. Whole rows are
+    gathered (contiguous, cheap), then one transpose puts the roots last."""
+    n = valid.shape[-1]
+    idx = torch.nonzero(valid.reshape(-1)).squeeze(-1)
+    item, R = idx // n, idx.numel()
+    # one strided copy each into rows (E and G: 18 numbers per root slot; x1 and x2: 5 x 4 per problem)
+    EG = torch.cat([E.flatten(-2), G.flatten(-2).to(E.dtype)], -1).view(-1, 18).index_select(0, idx).T.contiguous()
+    X = torch.cat([x1, x2], -1).index_select(0, item).permute(2, 1, 0).contiguous()  # (4, 5, R)
+    pts = X.view(2, 2, 5, R)  # (x1 or x2, coordinate, point, root)
+    return EG[:9].view(3, 3, R), pts[0], pts[1], EG[9:].view(3, 3, R), item
+
+
+def scatter_roots(gx1: torch.Tensor, gx2: torch.Tensor, item: torch.Tensor, batch: int) -> torch.Tensor:
+    """(batch, 2, 5, 2): the roots' gradients (2, 5, R) towards x1 and x2 summed into their problems."""
+    gx = torch.stack([gx1, gx2]).permute(3, 0, 2, 1)  # (R, x1 or x2, point, coordinate)
+    return gx.new_zeros(batch, 2, 5, 2).index_add_(0, item, gx)
 
 
 class EssentialIFT(torch.autograd.Function):
@@ -202,21 +248,17 @@ class EssentialIFT(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G: torch.Tensor):
         E, valid, x1, x2 = ctx.saved_tensors
-        n = E.shape[1]
-        idx = torch.nonzero(valid.reshape(-1)).squeeze(-1)
-        item = idx // n
-        last = lambda t: t.reshape(-1, 9).T.index_select(1, idx).reshape(3, 3, -1)  # noqa: E731  (3, 3, R)
-        pts = lambda x: x.permute(2, 1, 0).index_select(2, item)  # noqa: E731  (2, 5, R)
-        gx1, gx2, cond = tangent_vjp(last(E), pts(x1), pts(x2), last(G))
+        Ep, a, b, Gp, item = gather_roots(E, G, valid, x1, x2)
+        gx1, gx2, cond = tangent_vjp(Ep, a, b, Gp)
         pol = ctx.pol
         flags = ~(cond <= pol.limit(E.dtype))
         _report(flags, cond, pol, ctx.name, E.dtype)
         if bool(flags.any()):
             gx1 = torch.where(flags, torch.zeros_like(gx1), gx1)
             gx2 = torch.where(flags, torch.zeros_like(gx2), gx2)
-        scatter = lambda x, gx: torch.zeros_like(x.permute(2, 1, 0)).index_add_(2, item, gx).permute(2, 1, 0)  # noqa: E731
-        out1 = scatter(x1, gx1) if ctx.needs_input_grad[2] else None
-        out2 = scatter(x2, gx2) if ctx.needs_input_grad[3] else None
+        out = scatter_roots(gx1, gx2, item, valid.shape[0]).to(x1.dtype)
+        out1 = out[:, 0] if ctx.needs_input_grad[2] else None
+        out2 = out[:, 1] if ctx.needs_input_grad[3] else None
         return None, None, out1, out2, None, None
 
 

@@ -8,7 +8,7 @@ import mbp_teach.bench as commands
 
 
 def test_each_public_module_is_a_command_of_its_package():
-    assert {"gradients", "hf", "solvers", "widgets"} <= set(commands.names())
+    assert {"gradients", "hf", "solvers", "stages", "widgets"} <= set(commands.names())
     import mbp_teach.experiments
 
     modules = sorted(p.stem for p in Path(mbp_teach.experiments.__file__).parent.glob("[!_]*.py"))
@@ -19,7 +19,7 @@ def test_each_public_module_is_a_command_of_its_package():
 
 
 def test_an_unknown_command_names_the_ones_that_exist():
-    with pytest.raises(ValueError, match="available: gradients, hf, solvers, widgets"):
+    with pytest.raises(ValueError, match="available: gradients, hf, solvers, stages, widgets"):
         commands.load("gradient")
 
 
