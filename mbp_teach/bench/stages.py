@@ -9,9 +9,10 @@
   their frames, the 5 x 5 systems, the LAPACK inverses, the rest of the solve, the outputs, the scatter
   back into the problems; "the rest" is the whole backward (as ``bench gradients`` times it) minus these:
   the autograd engine, the loss's own backward, the flag check.
-- ``operation_counts``: how many ATen operations each backward runs (the torch profiler's count), and
-  autograd's backward nodes with their share of its time: the per-operation cost is what separates the
-  arithmetic from the clock at these sizes.
+- ``operation_counts``: how many tensor operations each backward runs (``compare.backward_ops``), and
+  autograd's backward nodes with their share of its time (hooks on the graph's nodes); ``fixed_cost_us``: what one
+  operation costs with no arithmetic; ``batch_scaling``: each backward's time fitted as a fixed part plus a
+  part per problem, whose ratio is where autograd / IFT tends at large batches.
 
 One torch thread (``--threads``): the numbers describe the code, not the thread pool.
 """
@@ -25,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 
+from mbp_teach.gradients import compare as gc
 from mbp_teach.gradients import essential_tangent as et
 from mbp_teach.gradients import problems as gp
 from mbp_teach.solvers import essential as es
@@ -41,6 +43,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--backward-batch", type=int, default=256, help="problems in the backwards' profiles")
     parser.add_argument("--repeats", type=int, default=21, help="rounds (medians)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--scaling-batches", default="16,64,256,1024",
+                        help="comma-separated batches of the fixed + per-problem fit")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -155,30 +159,71 @@ def ift_backward_stages(batch: int = 256, repeats: int = 21, seed: int = 0) -> d
 
 
 def operation_counts(batch: int = 256, seed: int = 0, top: int = 6) -> dict[str, object]:
-    """ATen operations run by each backward of five_point at ``batch`` (torch profiler), and autograd's
-    ``top`` backward nodes by their share of its profiled time: {"ift": n, "autograd": n, "autograd nodes": n,
-    "autograd top": [(node, share), ...]}."""
+    """Tensor operations (ATen calls, ``compare.backward_ops``: the same on every CPU) run by each backward of
+    five_point at ``batch``, and autograd's ``top`` backward nodes by their share of its time:
+    {"ift": n, "autograd": n, "autograd nodes": n, "autograd top": [(node type, share), ...]}.
+
+    A node's time is taken by hooks on the graph's nodes (``register_prehook`` / ``register_hook``): the span of
+    its own backward, summed per node type (``MulBackward0`` and ``MulBackward1`` count as ``MulBackward``)."""
     x = gp.inputs("five_point", batch, seed=seed)
-    each = gp.per_problem_loss("five_point")
-    out: dict[str, object] = {}
-    for method in ("ift", "autograd"):
-        xs = tuple(t.detach().clone().requires_grad_(True) for t in x)
-        value = each(method, *xs).sum()
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            value.backward()
-        events = prof.events()
-        out[method] = sum(1 for e in events if e.name.startswith("aten::"))
-        if method == "autograd":
-            nodes: dict[str, float] = {}
-            prefix = "autograd::engine::evaluate_function: "
-            for e in events:
-                if e.name.startswith(prefix):
-                    name = e.name[len(prefix):].rstrip("0123456789")
-                    nodes[name] = nodes.get(name, 0.0) + e.cpu_time_total
-            total = sum(nodes.values())
-            out["autograd nodes"] = sum(1 for e in events if e.name.startswith(prefix))
-            out["autograd top"] = sorted(((k, v / total) for k, v in nodes.items()), key=lambda kv: -kv[1])[:top]
+    out: dict[str, object] = {m: gc.backward_ops(gp.loss("five_point"), m, x) for m in ("ift", "autograd")}
+    xs = tuple(t.detach().clone().requires_grad_(True) for t in x)
+    value = gp.loss("five_point")("autograd", *xs)
+    nodes: dict[int, object] = {}
+    start: dict[int, float] = {}
+    took: dict[int, float] = {}
+    stack = [value.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in nodes:
+            continue
+        key = id(node)
+        nodes[key] = node
+        node.register_prehook(lambda _, k=key: start.__setitem__(k, time.perf_counter()))
+        node.register_hook(lambda _i, _o, k=key: took.__setitem__(k, time.perf_counter() - start[k]))
+        stack.extend(f for f, _ in node.next_functions)
+    value.backward()
+    share: dict[str, float] = {}
+    for k, node in nodes.items():
+        name = type(node).__name__.rstrip("0123456789")
+        share[name] = share.get(name, 0.0) + took.get(k, 0.0)
+    total = sum(share.values())
+    out["autograd nodes"] = len(nodes)
+    out["autograd top"] = sorted(((k, v / total) for k, v in share.items()), key=lambda kv: -kv[1])[:top]
     return out
+
+
+def batch_scaling(batches: tuple[int, ...] = (16, 64, 256, 1024), repeats: int = 7) -> dict[str, dict]:
+    """Backward time against batch size, fitted as fixed + per_problem * batch (least squares), for autograd and
+    the IFT: {method: {"fixed ms": a, "per problem us": b, "ms": {batch: median ms}}}. The two methods are timed
+    interleaved on the same problems (``bench.gradients.compare_five_point``), CPU clock.
+
+    The fixed part is what a call costs whatever the batch (its tensor operations' dispatch, the engine); the
+    per-problem part is the arithmetic. Their ratio is where autograd / IFT tends as the batch grows."""
+    from mbp_teach.bench import gradients as bg
+
+    rows = {b: bg.compare_five_point(b, repeats) for b in batches}
+    X = torch.tensor([[1.0, float(b)] for b in batches], dtype=torch.float64)
+    out = {}
+    for m in ("autograd", "ift"):
+        ms = {b: 1e3 * rows[b][m]["backward"] for b in batches}
+        y = torch.tensor([ms[b] for b in batches], dtype=torch.float64).unsqueeze(-1)
+        a, b = torch.linalg.lstsq(X, y).solution.squeeze(-1).tolist()
+        out[m] = {"fixed ms": a, "per problem us": 1e3 * b, "ms": ms}
+    return out
+
+
+def fixed_cost_us(calls: int = 2000) -> float:
+    """Microseconds of CPU per tensor operation when there is no arithmetic to speak of: the median over 5 runs
+    of ``calls`` products of two 1-element tensors. Dispatch, the result's allocation, the Python call."""
+    a = torch.ones(1, dtype=torch.float64)
+    runs = []
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(calls):
+            torch.mul(a, a)
+        runs.append(1e6 * (time.process_time() - start) / calls)
+    return statistics.median(runs)
 
 
 def run(args) -> int:
@@ -186,8 +231,9 @@ def run(args) -> int:
     fwd = forward_stages(args.batch, args.repeats)
     bwd = ift_backward_stages(args.backward_batch, args.repeats)
     ops = operation_counts(args.backward_batch)
+    scale = batch_scaling(tuple(int(b) for b in args.scaling_batches.split(",")), max(3, args.repeats // 3))
     if args.json:
-        print(json.dumps({"forward": fwd, "ift backward": bwd, "operations": ops}, indent=1))
+        print(json.dumps({"forward": fwd, "ift backward": bwd, "operations": ops, "scaling": scale}, indent=1))
         return 0
     head = f"{args.threads} thread(s), float64, CPU clock, medians of {args.repeats} rounds"
     print(f"five_point forward at batch {args.batch} ({head}), ms")
@@ -199,8 +245,14 @@ def run(args) -> int:
         if k != "roots":
             print(f"  {k:28s} {v:8.2f}")
     print(f"  autograd / IFT: {bwd['autograd backward total'] / bwd['IFT backward total']:.1f}x")
-    print(f"\nATen operations per backward: IFT {ops['ift']}, autograd {ops['autograd']} "
+    print(f"\none tensor operation without arithmetic: {fixed_cost_us():.1f} us")
+    print(f"tensor operations per backward: IFT {ops['ift']}, autograd {ops['autograd']} "
           f"({ops['autograd nodes']} autograd nodes); autograd's largest nodes by profiled time:")
     for name, share in ops["autograd top"]:
         print(f"  {name:36s} {100 * share:5.1f} %")
+    print("\nbackward time = fixed + per problem x batch (least squares over batches "
+          f"{', '.join(str(b) for b in scale['ift']['ms'])}):")
+    for m, r in scale.items():
+        print(f"  {m:9s} fixed {r['fixed ms']:6.2f} ms, per problem {r['per problem us']:6.1f} us")
+    print(f"  per-problem ratio autograd / IFT: {scale['autograd']['per problem us'] / scale['ift']['per problem us']:.1f}x")
     return 0

@@ -56,9 +56,10 @@ def test_the_command_prints_all_three_profiles(capsys):
 
     parser = argparse.ArgumentParser()
     st.add_arguments(parser)
-    assert st.run(parser.parse_args(["--batch", "8", "--backward-batch", "8", "--repeats", "1"])) == 0
+    assert st.run(parser.parse_args(["--batch", "8", "--backward-batch", "8", "--repeats", "1", "--scaling-batches", "2,4"])) == 0
     out = capsys.readouterr().out
-    for text in ("5a eigenvalues (LAPACK)", "5 x 5 inverses (LAPACK)", "ATen operations per backward", "autograd / IFT"):
+    for text in ("5a eigenvalues (LAPACK)", "5 x 5 inverses (LAPACK)", "tensor operations per backward", "autograd / IFT",
+                 "one tensor operation without arithmetic", "per-problem ratio"):
         assert text in out
 
 
@@ -75,3 +76,21 @@ def test_gather_and_scatter_roots_are_inverse_bookkeeping(batch):
     out = et.scatter_roots(a, b, item, batch)  # each problem: its points times its number of roots
     count = valid.sum(-1).to(x1.dtype)[:, None, None]
     assert torch.allclose(out[:, 0], x1 * count) and torch.allclose(out[:, 1], x2 * count)
+
+
+def test_fixed_cost_is_a_positive_number_of_microseconds():
+    assert 0 < st.fixed_cost_us(calls=50) < 1e5
+
+
+def test_batch_scaling_fits_a_fixed_part_and_a_part_per_problem(monkeypatch):
+    from mbp_teach.bench import gradients as bg
+
+    def fake(batch, repeats):  # exact lines: autograd 2 ms + 80 us per problem, IFT 1.5 ms + 10 us per problem
+        return {"autograd": {"backward": 1e-3 * (2.0 + 0.08 * batch)}, "ift": {"backward": 1e-3 * (1.5 + 0.01 * batch)}}
+
+    monkeypatch.setattr(bg, "compare_five_point", fake)
+    r = st.batch_scaling((4, 16, 64), repeats=1)
+    assert math.isclose(r["autograd"]["fixed ms"], 2.0, rel_tol=1e-9) and math.isclose(r["ift"]["fixed ms"], 1.5, rel_tol=1e-9)
+    assert math.isclose(r["autograd"]["per problem us"], 80.0, rel_tol=1e-9)
+    assert math.isclose(r["ift"]["per problem us"], 10.0, rel_tol=1e-9)
+    assert r["ift"]["ms"] == {b: 1.5 + 0.01 * b for b in (4, 16, 64)}
