@@ -247,7 +247,7 @@ def run(args) -> int:
     print(f"  autograd / IFT: {bwd['autograd backward total'] / bwd['IFT backward total']:.1f}x")
     print(f"\none tensor operation without arithmetic: {fixed_cost_us():.1f} us")
     print(f"tensor operations per backward: IFT {ops['ift']}, autograd {ops['autograd']} "
-          f"({ops['autograd nodes']} autograd nodes); autograd's largest nodes by profiled time:")
+          f"({ops['autograd nodes']} autograd nodes); autograd's largest nodes by time:")
     for name, share in ops["autograd top"]:
         print(f"  {name:36s} {100 * share:5.1f} %")
     print("\nbackward time = fixed + per problem x batch (least squares over batches "
