@@ -9,6 +9,11 @@ autoencoder (300 training and 300 test images of scikit-learn's digits) at depth
 4-number code, and the CURVES-like autoencoder of ``hf.compare`` (300 images). About 15 minutes on a
 shared 2-core machine (4 processes; the JSON is rewritten as each problem finishes).
 ``--quick`` is a small smoke test (1 seed, 40 passes, depth 1 only).
+
+``--checks`` answers whether HF's place is an artefact of its tuning, and writes figures/06_fair_checks.json
+(about 2 minutes): HF with every initial damping of ``CHECK_DAMPINGS`` on every problem (same seeds and pass
+budget as the table), and on the deep digits net HF (lambda_0 = 1 and the sweep's best) and Adam (its learning
+rate chosen in figures/06_fair.json) run to ``LONG_PASSES`` passes.
 """
 
 from __future__ import annotations
@@ -34,12 +39,18 @@ SETTINGS: dict[str, list[dict]] = {
 }
 
 
+CHECK_DAMPINGS = (1e-3, 1e-2, 0.1, 1.0, 10.0)
+LONG_PROBLEM, LONG_PASSES = "digits, depth 5", 1000.0
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--passes", type=float, default=250.0, help="the budget of gradient-equivalent passes")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per setting")
     parser.add_argument("--quick", action="store_true", help="a smoke test: 1 seed, 40 passes, depth 1 only")
     parser.add_argument("--jobs", type=int, default=4, help="problems solved in parallel processes")
     parser.add_argument("--replot", action="store_true", help="only redraw the figures from figures/06_fair.json")
+    parser.add_argument("--checks", action="store_true", help="only HF's damping sweep and the long deep-net runs "
+                        "(figures/06_fair_checks.json; needs figures/06_fair.json)")
 
 
 def problems(quick: bool) -> dict:
@@ -96,6 +107,8 @@ def run(args) -> int:
     setup()
     if args.replot:
         return replot()
+    if args.checks:
+        return checks(list(range(args.seeds)), args.passes)
     seeds = list(range(1 if args.quick else args.seeds))
     passes = 40.0 if args.quick else args.passes
     names = list(problems(args.quick))
@@ -131,4 +144,35 @@ def replot() -> int:
     save_figure(fair_plots.reconstructions_figure(result), "06_fair_reconstructions")
     save_figure(fair_plots.regimes_figure(result), "06_fair_regimes")
     print(fair_plots.markdown_table(result))
+    return 0
+
+
+def checks(seeds: list[int], passes: float) -> int:
+    """HF's initial damping swept on every problem, and the long runs on the deep net: figures/06_fair_checks.json."""
+    main = json.loads((figures_dir() / "06_fair.json").read_text())
+    budget = fair.Budget(passes)
+    start = time.perf_counter()
+    out: dict = dict(dampings=list(CHECK_DAMPINGS), seeds=seeds, budget_passes=passes, max_cg=250, damping={})
+    probs = problems(False)
+    for name, (make, _, _) in tqdm(probs.items(), desc="HF damping sweep (problems)"):
+        sw = fair.sweep("HF", make, [dict(damping=d, max_cg=250) for d in CHECK_DAMPINGS], seeds, budget)
+        out["damping"][name] = sw.finals(passes).tolist()  # (dampings, seeds)
+    best = CHECK_DAMPINGS[int(min(range(len(CHECK_DAMPINGS)),
+                                  key=lambda k: sorted(out["damping"][LONG_PROBLEM][k])[len(seeds) // 2]))]
+    adam = main["problems"][LONG_PROBLEM]["methods"]["Adam"]
+    adam_lr = main["config"]["settings"]["Adam"][adam["chosen"]]["lr"]
+    long_budget = fair.Budget(LONG_PASSES)
+    make = probs[LONG_PROBLEM][0]
+    runs = {}
+    for label, method, setting in [(f"HF, λ0 = {best:g}", "HF", dict(damping=best, max_cg=250)),
+                                   ("HF, λ0 = 1", "HF", dict(damping=1.0, max_cg=250)),
+                                   (f"Adam, lr = {adam_lr:g}", "Adam", dict(lr=adam_lr))]:
+        if label in runs:  # the sweep's best may be lambda_0 = 1
+            continue
+        sw = fair.sweep(method, make, [setting], seeds, long_budget)
+        runs[label] = [fair.run_record(r) for r in sw.runs[0]]
+    out["long"] = dict(problem=LONG_PROBLEM, passes=LONG_PASSES, runs=runs)
+    out["wall_seconds"] = round(time.perf_counter() - start, 1)
+    (figures_dir() / "06_fair_checks.json").write_text(json.dumps(out))
+    print(f"wrote figures/06_fair_checks.json ({out['wall_seconds']} s)")
     return 0
