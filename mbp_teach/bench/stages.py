@@ -132,7 +132,7 @@ def ift_backward_stages(batch: int = 256, repeats: int = 21, seed: int = 0) -> d
     Jt, g = et.tangent_system(U, V, a, b, Gp)
     lam, _ = et.tangent_solve(Jt, g)
     gx1, gx2 = et.tangent_outputs(Ep, a, b, lam)
-    x = gp.inputs("five_point", batch, seed=seed)
+    x = (x1, x2)  # the same problems for the whole backwards (bench.gradients copies them each call)
     whole: dict[str, list] = {"ift": [], "autograd": []}
     stages = [
         ("gather the roots", lambda: et.gather_roots(E, G, valid, x1, x2)),
